@@ -1,0 +1,102 @@
+# faultline - build, test, demo, bench.
+#
+#   make            build/faultline (BPF programs embedded as libbpf skeletons)
+#   make deps       install the Debian packages the project needs, mount bpffs
+#   make test       deps + sanitizer build + every test; last line "N passed, N failed"
+#   make demo       deps + build + the self-contained demo experiment
+#   make bench      per-packet cost of the classifier against a baseline program
+#   make format     clang-format every C file in place (format-check: verify only)
+#
+# Outputs go under $(BUILD) (build/, or build/san for the sanitizer build).
+
+BUILD    ?= build
+SANITIZE ?= 0
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+LLVM_STRIP ?= llvm-strip
+
+NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. -I$(BUILD) $(NL_CFLAGS)
+LDLIBS   := -lbpf -lelf -lz -lcjson -lyaml -lnl-route-3 -lnl-3 -lnetfilter_queue -lnftnl -lmnl -lm
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+CFLAGS   += $(SANFLAGS)
+LDFLAGS  += $(SANFLAGS)
+endif
+
+BPF_SRCS   := $(wildcard bpf/*.bpf.c)
+BPF_HDRS   := $(wildcard bpf/lib/*.h) $(wildcard include/faultline/*.h)
+SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+LIB_SRCS   := $(wildcard injector/*.c scenarios/*.c)
+LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+CLI_SRCS   := $(wildcard cli/*.c)
+CLI_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c tests/bpf/test_*.c))
+TOOLS      := $(patsubst tests/tools/%.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
+BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+HDRS       := $(wildcard include/faultline/*.h injector/*.h scenarios/*.h cli/*.h) $(SKELS)
+
+.PHONY: all deps test unit e2e demo bench format format-check clean tools
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/faultline
+
+deps:
+	@scripts/install-deps.sh
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(BUILD)/vmlinux.h
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Iinclude -Ibpf -I$(BUILD) -c $< -o $@
+	$(LLVM_STRIP) -g $@ 2>/dev/null || true
+
+# libbpf 1.1 skeletons; the object name is fl_<file>, e.g. fl_classifier.
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name fl_$* > $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libfaultline.a: $(LIB_OBJS)
+	$(AR) rcs $@ $^
+
+$(BUILD)/faultline: $(CLI_OBJS) $(BUILD)/libfaultline.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libfaultline.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultline.a $(LDLIBS) -lcmocka -o $@
+
+$(BUILD)/%: tests/tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< -lm -o $@
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libfaultline.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultline.a $(LDLIBS) -o $@
+
+tools: $(TOOLS)
+
+# The sanitizer build is what the tests exercise.
+test: deps
+	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/san all tools $(patsubst $(BUILD)/%,build/san/%,$(UNIT_TESTS))
+	@tests/run.sh build/san
+
+demo: deps all tools
+	@examples/demo.sh $(BUILD)
+
+bench: deps all $(BENCHES) tools
+	@bench/run.sh $(BUILD)
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf build

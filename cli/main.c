@@ -1,0 +1,83 @@
+/*
+ * cli/main.c - entry point of the faultline CLI: dispatches to a subcommand.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/libbpf.h>
+
+#include "cli/commands.h"
+
+#ifndef FL_VERSION
+#define FL_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+} commands[] = {
+    {"inject", fl_cmd_inject, "apply a fault in the foreground until its time is up or Ctrl-C"},
+    {"doctor", fl_cmd_doctor, "probe this kernel and tell which faults work here"},
+};
+
+void fl_cli_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("faultline: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* libbpf's messages are for debugging; errors reach the user through the
+ * library's return codes. FAULTLINE_DEBUG=1 shows them. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static int debug = -1;
+
+	if (debug < 0)
+		debug = getenv("FAULTLINE_DEBUG") != NULL;
+	if (!debug || (level == LIBBPF_DEBUG && debug < 2))
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: faultline COMMAND [OPTIONS]\n\n"
+		"Inject network faults into chosen flows with eBPF, and always roll them back.\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nRun 'faultline COMMAND --help' for the options of a command.\n"
+		   "Exit codes: 0 ok, 2 bad input (nothing applied), 3 steady state broken,\n"
+		   "4 injection failed (rolled back), 130 interrupted (rolled back).\n");
+}
+
+int main(int argc, char **argv)
+{
+	libbpf_set_print(libbpf_print);
+	if (argc < 2) {
+		usage(stderr);
+		return FL_EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("faultline %s\n", FL_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fl_cli_err("unknown command '%s' (see 'faultline --help')", argv[1]);
+	return FL_EXIT_USAGE;
+}

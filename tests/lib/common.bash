@@ -1,0 +1,136 @@
+# tests/lib/common.bash - helpers for the bats end-to-end tests.
+#
+# Every test builds its own pair of network namespaces joined by a veth pair
+# (va in A: 10.200.0.1, fd00:200::1; vb in B: 10.200.0.2, fd00:200::2) and
+# removes them in teardown, with every process it started (by PID), even when
+# the test failed. Traffic only flows between those namespaces.
+
+load /usr/lib/bats/bats-support/load
+load /usr/lib/bats/bats-assert/load
+
+: "${FAULTLINE:?FAULTLINE must point at the faultline binary}"
+: "${FL_TRAFFIC:?FL_TRAFFIC must point at the fl-traffic binary}"
+
+FL_PIDS=()
+
+fl_setup_netns() {
+	FL_NS_A="fl-a-$$-${BATS_TEST_NUMBER}"
+	FL_NS_B="fl-b-$$-${BATS_TEST_NUMBER}"
+	ip netns add "$FL_NS_A"
+	ip netns add "$FL_NS_B"
+	ip link add va netns "$FL_NS_A" type veth peer name vb netns "$FL_NS_B"
+	ip -n "$FL_NS_A" addr add 10.200.0.1/24 dev va
+	ip -n "$FL_NS_B" addr add 10.200.0.2/24 dev vb
+	ip -n "$FL_NS_A" addr add fd00:200::1/64 dev va nodad
+	ip -n "$FL_NS_B" addr add fd00:200::2/64 dev vb nodad
+	for ns in "$FL_NS_A" "$FL_NS_B"; do ip -n "$ns" link set lo up; done
+	ip -n "$FL_NS_A" link set va up
+	ip -n "$FL_NS_B" link set vb up
+}
+
+fl_teardown_netns() {
+	local p
+	for p in "${FL_PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	FL_PIDS=()
+	[ -n "${FL_NS_A:-}" ] && ip netns del "$FL_NS_A" 2>/dev/null
+	[ -n "${FL_NS_B:-}" ] && ip netns del "$FL_NS_B" 2>/dev/null
+	return 0
+}
+
+ns_a() { ip netns exec "$FL_NS_A" "$@"; }
+ns_b() { ip netns exec "$FL_NS_B" "$@"; }
+
+# fl_inject_bg ARGS...: start `faultline inject ARGS` in A in the background;
+# wait until it says it is injecting. Sets FL_INJECT_PID; output goes to
+# $BATS_TEST_TMPDIR/inject.{out,err}.
+fl_inject_bg() {
+	ip netns exec "$FL_NS_A" "$FAULTLINE" inject "$@" \
+		>"$BATS_TEST_TMPDIR/inject.out" 2>"$BATS_TEST_TMPDIR/inject.err" &
+	FL_INJECT_PID=$!
+	FL_PIDS+=("$FL_INJECT_PID")
+	local i
+	for i in $(seq 1 200); do
+		grep -q "faultline: injecting" "$BATS_TEST_TMPDIR/inject.err" && return 0
+		if ! kill -0 "$FL_INJECT_PID" 2>/dev/null; then
+			cat "$BATS_TEST_TMPDIR/inject.err" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+	echo "faultline inject did not start within 10s" >&2
+	cat "$BATS_TEST_TMPDIR/inject.err" >&2
+	return 1
+}
+
+# fl_wait_exit PID TIMEOUT_S: wait for PID (a child of this shell) to exit
+# within the timeout; sets FL_EXIT to its status. Fails on timeout.
+fl_wait_exit() {
+	local pid=$1 t=$2 i
+	for i in $(seq 1 $((t * 20))); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			FL_EXIT=0
+			wait "$pid" || FL_EXIT=$?
+			return 0
+		fi
+		sleep 0.05
+	done
+	echo "process $pid still running after ${t}s" >&2
+	return 1
+}
+
+# udp_phase FROM_NS TO_ADDR PORTS COUNT [RATE]: receive in the other
+# namespace, send COUNT packets to each port from FROM_NS ("a" or "b");
+# prints the receiver's JSON.
+udp_phase() {
+	local from=$1 to=$2 ports=$3 count=$4 rate=${5:-40000} rxns txns ready out
+	if [ "$from" = a ]; then txns=$FL_NS_A rxns=$FL_NS_B; else txns=$FL_NS_B rxns=$FL_NS_A; fi
+	ready="$BATS_TEST_TMPDIR/ready.$RANDOM"
+	out="$BATS_TEST_TMPDIR/recv.$RANDOM"
+	ip netns exec "$rxns" "$FL_TRAFFIC" recv --port "$ports" --idle 400 --max-time 5 \
+		--ready "$ready" >"$out" &
+	local rpid=$!
+	FL_PIDS+=("$rpid")
+	local i
+	for i in $(seq 1 100); do [ -e "$ready" ] && break; sleep 0.02; done
+	ip netns exec "$txns" "$FL_TRAFFIC" send --to "$to" --port "$ports" --count "$count" \
+		--rate "$rate" >/dev/null || return 1
+	wait "$rpid"
+	cat "$out"
+}
+
+# received JSON PORT
+received() { jq -r ".\"$2\".received" <<<"$1"; }
+
+# within_binomial DROPPED N P_PERCENT: is DROPPED inside the 99.9% interval
+# (normal approximation, z = 3.29) of Binomial(N, P)? Prints the figures.
+within_binomial() {
+	awk -v d="$1" -v n="$2" -v p="$3" 'BEGIN {
+		p /= 100; m = n * p; sd = sqrt(n * p * (1 - p)); lo = m - 3.29 * sd; hi = m + 3.29 * sd
+		printf "dropped %d of %d (%.3f%%), expected %.1f, 99.9%% interval [%.1f, %.1f]\n", d, n, 100 * d / n, m, lo, hi
+		exit !(d >= lo && d <= hi)
+	}'
+}
+
+# No faultline program, link, filter, pin or journal entry is left anywhere.
+assert_no_residue() {
+	local i progs
+	for i in $(seq 1 40); do
+		progs=$(bpftool prog show 2>/dev/null | grep -cE 'name fl_(ingress|egress|baseline)' || true)
+		[ "$progs" -eq 0 ] && break
+		sleep 0.05
+	done
+	[ "$progs" -eq 0 ] || { echo "faultline BPF programs still loaded: $progs" >&2; return 1; }
+	if [ -n "${FL_NS_A:-}" ] && ip netns list | grep -q "^$FL_NS_A"; then
+		if ip -n "$FL_NS_A" link show va >/dev/null 2>&1; then
+			[ -z "$(tc -n "$FL_NS_A" filter show dev va egress)" ] || { echo "tc egress filter left" >&2; return 1; }
+			[ -z "$(tc -n "$FL_NS_A" filter show dev va ingress)" ] || { echo "tc ingress filter left" >&2; return 1; }
+			! tc -n "$FL_NS_A" qdisc show dev va | grep -q clsact || { echo "clsact qdisc left" >&2; return 1; }
+		fi
+	fi
+	[ -z "$(ls -A /run/faultline/journal 2>/dev/null)" ] || { echo "journal entries left" >&2; return 1; }
+	[ -z "$(ls /sys/fs/bpf 2>/dev/null | grep -i faultline)" ] || { echo "pins left" >&2; return 1; }
+}

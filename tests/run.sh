@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Run every test of faultline against the binaries in BUILD (default build/san):
+#   cmocka unit tests (tests/unit), BPF program tests (tests/bpf), bats end-to-end
+#   tests (tests/e2e). Every runner speaks TAP; this script counts "ok" and
+#   "not ok" lines and ends with "N passed, N failed".
+# Usage: tests/run.sh [BUILD] [bats-file-or-filter...]
+set -u
+BUILD=${1:-build/san}
+shift || true
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+BUILD=$(cd "$BUILD" && pwd)
+
+export FAULTLINE="$BUILD/faultline"
+export FL_TRAFFIC="$BUILD/fl-traffic"
+export FL_BUILD="$BUILD"
+export CMOCKA_MESSAGE_OUTPUT=TAP
+# libbpf and libnl keep small allocations for the process lifetime; leaks in
+# our own code are still reported by the cmocka tests' own allocations.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed=0
+failed=0
+
+count() { # count TAP results of one runner's output in $log
+	local p f
+	p=$(grep -cE '^ok ' "$log")
+	f=$(grep -cE '^not ok ' "$log")
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+run_binary() {
+	local t=$1
+	echo "# $t"
+	"$t" >"$log" 2>&1
+	local rc=$?
+	cat "$log"
+	count
+	# a binary that crashed before printing its plan counts as one failure
+	if [ $rc -ne 0 ] && ! grep -qE '^not ok ' "$log"; then
+		echo "not ok - $(basename "$t") exited $rc"
+		failed=$((failed + 1))
+	fi
+}
+
+filter=("$@")
+if [ ${#filter[@]} -eq 0 ]; then
+	for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_*; do
+		[ -x "$t" ] && run_binary "$t"
+	done
+	bats_files=(tests/e2e/*.bats)
+else
+	bats_files=("${filter[@]}")
+fi
+
+for f in "${bats_files[@]}"; do
+	[ -f "$f" ] || continue
+	echo "# $f"
+	bats --tap "$f" >"$log" 2>&1
+	cat "$log"
+	count
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

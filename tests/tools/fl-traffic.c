@@ -1,0 +1,297 @@
+/*
+ * tests/tools/fl-traffic.c - bounded UDP traffic for tests and the demo.
+ *
+ *   fl-traffic recv --port P[,P..] [--idle MS] [--max-time S] [--ready FILE]
+ *       Count UDP packets per port until nothing arrived for --idle ms
+ *       (default 500, counted from the first packet; before it, --max-time
+ *       bounds the wait, default 30 s). Prints one JSON object:
+ *       {"7777":{"received":N,"dup":D,"max_gap_ns":G,"gap_end_ns":T}, ...}
+ *       max_gap_ns is the largest jump in send time between two packets in
+ *       sequence order with packets missing between them, gap_end_ns the send
+ *       time (CLOCK_MONOTONIC) of the first packet after it; first_seq and
+ *       first_sent_ns describe the first packet received.
+ *   fl-traffic send --to ADDR --port P[,P..] --count N [--rate PPS] [--size B]
+ *       Send N packets to each port, interleaved, paced at PPS packets per
+ *       second in total (default 20000, at most 1000000). Each payload holds a
+ *       sequence number and the CLOCK_MONOTONIC send time. Prints
+ *       {"sent":N,"seconds":S}.
+ *   fl-traffic kill PID      print CLOCK_MONOTONIC ns, then SIGKILL PID
+ *   fl-traffic now           print CLOCK_MONOTONIC ns
+ *
+ * Every loop is bounded in count and time (the project's network rule).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_PORTS 64
+
+struct payload {
+	uint64_t seq;
+	uint64_t sent_ns;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_ports(const char *s, int *ports)
+{
+	char *copy = strdup(s), *save = NULL, *tok;
+	int n = 0;
+
+	for (tok = strtok_r(copy, ",", &save); tok && n < MAX_PORTS;
+	     tok = strtok_r(NULL, ",", &save)) {
+		int p = atoi(tok);
+
+		if (p <= 0 || p > 65535) {
+			fprintf(stderr, "fl-traffic: bad port %s\n", tok);
+			exit(2);
+		}
+		ports[n++] = p;
+	}
+	free(copy);
+	return n;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "fl-traffic: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+struct port_stat {
+	uint64_t received, dup, last_seq, last_sent, max_gap, gap_end, first_seq, first_sent;
+	int seen;
+};
+
+static int cmd_recv(int argc, char **argv)
+{
+	static const struct option o[] = {{"port", 1, 0, 'p'},
+					  {"idle", 1, 0, 'i'},
+					  {"max-time", 1, 0, 'm'},
+					  {"ready", 1, 0, 'r'},
+					  {0}};
+	int ports[MAX_PORTS], n = 0, c, idle_ms = 500, max_s = 30;
+	const char *ready = NULL;
+	struct pollfd pfd[MAX_PORTS];
+	struct port_stat st[MAX_PORTS];
+	uint64_t start, last_rx = 0;
+
+	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		if (c == 'p')
+			n = parse_ports(optarg, ports);
+		else if (c == 'i')
+			idle_ms = atoi(optarg);
+		else if (c == 'm')
+			max_s = atoi(optarg);
+		else if (c == 'r')
+			ready = optarg;
+		else
+			return 2;
+	}
+	if (!n || idle_ms <= 0 || max_s <= 0 || max_s > 600) {
+		fprintf(stderr, "fl-traffic recv: need --port, --idle > 0, --max-time 1..600\n");
+		return 2;
+	}
+	memset(st, 0, sizeof(st));
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(ports[i])};
+		int buf = 16 << 20, off = 0;
+		int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+		if (fd < 0)
+			die("socket");
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off));
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)))
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+			die("bind");
+		pfd[i].fd = fd;
+		pfd[i].events = POLLIN;
+	}
+	if (ready) {
+		FILE *f = fopen(ready, "w");
+
+		if (f)
+			fclose(f);
+	}
+	start = now_ns();
+	for (;;) {
+		uint64_t t = now_ns();
+		int r;
+
+		if (last_rx && t - last_rx > (uint64_t)idle_ms * 1000000ull)
+			break;
+		if (!last_rx && t - start > (uint64_t)max_s * 1000000000ull)
+			break;
+		if (last_rx && t - start > 600ull * 1000000000ull)
+			break;
+		r = poll(pfd, n, 50);
+		if (r < 0 && errno != EINTR)
+			die("poll");
+		for (int i = 0; r > 0 && i < n; i++) {
+			struct payload p;
+			ssize_t len;
+
+			if (!(pfd[i].revents & POLLIN))
+				continue;
+			while ((len = recv(pfd[i].fd, &p, sizeof(p), 0)) > 0) {
+				struct port_stat *s = &st[i];
+
+				last_rx = now_ns();
+				s->received++;
+				if ((size_t)len < sizeof(p))
+					continue;
+				if (s->seen && p.seq <= s->last_seq) {
+					s->dup += p.seq == s->last_seq;
+					continue;
+				}
+				if (s->seen && p.seq > s->last_seq + 1 &&
+				    p.sent_ns - s->last_sent > s->max_gap) {
+					s->max_gap = p.sent_ns - s->last_sent;
+					s->gap_end = p.sent_ns;
+				}
+				if (!s->seen) {
+					s->first_seq = p.seq;
+					s->first_sent = p.sent_ns;
+				}
+				s->seen = 1;
+				s->last_seq = p.seq;
+				s->last_sent = p.sent_ns;
+			}
+		}
+	}
+	printf("{");
+	for (int i = 0; i < n; i++)
+		printf("%s\"%d\":{\"received\":%llu,\"dup\":%llu,\"max_gap_ns\":%llu,"
+		       "\"gap_end_ns\":%llu,\"first_seq\":%llu,\"first_sent_ns\":%llu}",
+		       i ? "," : "", ports[i], (unsigned long long)st[i].received,
+		       (unsigned long long)st[i].dup, (unsigned long long)st[i].max_gap,
+		       (unsigned long long)st[i].gap_end, (unsigned long long)st[i].first_seq,
+		       (unsigned long long)st[i].first_sent);
+	printf("}\n");
+	return 0;
+}
+
+static int cmd_send(int argc, char **argv)
+{
+	static const struct option o[] = {{"to", 1, 0, 't'},	{"port", 1, 0, 'p'},
+					  {"count", 1, 0, 'c'}, {"rate", 1, 0, 'r'},
+					  {"size", 1, 0, 's'},	{0}};
+	int ports[MAX_PORTS], n = 0, c, fd, size = 64;
+	long count = 0, rate = 20000;
+	const char *to = NULL;
+	struct sockaddr_storage dst = {0};
+	socklen_t dlen;
+	char buf[1500] = {0};
+	uint64_t start, seq = 0;
+
+	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		if (c == 't')
+			to = optarg;
+		else if (c == 'p')
+			n = parse_ports(optarg, ports);
+		else if (c == 'c')
+			count = atol(optarg);
+		else if (c == 'r')
+			rate = atol(optarg);
+		else if (c == 's')
+			size = atoi(optarg);
+		else
+			return 2;
+	}
+	if (!to || !n || count <= 0 || count > 10000000 || rate <= 0 || rate > 1000000 ||
+	    size < (int)sizeof(struct payload) || size > (int)sizeof(buf)) {
+		fprintf(stderr, "fl-traffic send: need --to, --port, --count 1..1e7, --rate "
+				"1..1e6, --size 16..1500\n");
+		return 2;
+	}
+	if (strchr(to, ':')) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&dst;
+
+		a->sin6_family = AF_INET6;
+		if (inet_pton(AF_INET6, to, &a->sin6_addr) != 1)
+			return 2;
+		dlen = sizeof(*a);
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&dst;
+
+		a->sin_family = AF_INET;
+		if (inet_pton(AF_INET, to, &a->sin_addr) != 1)
+			return 2;
+		dlen = sizeof(*a);
+	}
+	fd = socket(dst.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		die("socket");
+	start = now_ns();
+	for (long i = 0; i < count; i++) {
+		for (int k = 0; k < n; k++) {
+			struct payload p;
+			uint64_t due = start + seq * 1000000000ull / (uint64_t)rate;
+
+			while (now_ns() < due) {
+				uint64_t d = due - now_ns();
+
+				if (d > 200000) {
+					struct timespec ts = {0, (long)(d - 100000)};
+
+					nanosleep(&ts, NULL);
+				}
+			}
+			if (dst.ss_family == AF_INET6)
+				((struct sockaddr_in6 *)&dst)->sin6_port = htons(ports[k]);
+			else
+				((struct sockaddr_in *)&dst)->sin_port = htons(ports[k]);
+			p.seq = (uint64_t)i;
+			p.sent_ns = now_ns();
+			memcpy(buf, &p, sizeof(p));
+			/* ENOBUFS/EPERM (a dropped send) still counts as sent */
+			sendto(fd, buf, size, 0, (struct sockaddr *)&dst, dlen);
+			seq++;
+		}
+	}
+	printf("{\"sent\":%ld,\"seconds\":%.3f}\n", count, (now_ns() - start) / 1e9);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "recv"))
+		return cmd_recv(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "send"))
+		return cmd_send(argc - 1, argv + 1);
+	if (argc == 2 && !strcmp(argv[1], "now")) {
+		printf("%llu\n", (unsigned long long)now_ns());
+		return 0;
+	}
+	if (argc == 3 && !strcmp(argv[1], "kill")) {
+		pid_t pid = (pid_t)atoi(argv[2]);
+		uint64_t t;
+
+		if (pid <= 1)
+			return 2;
+		t = now_ns();
+		if (kill(pid, SIGKILL))
+			die("kill");
+		printf("%llu\n", (unsigned long long)t);
+		return 0;
+	}
+	fprintf(stderr, "usage: fl-traffic recv|send|kill PID|now (see the source header)\n");
+	return 2;
+}
