@@ -39,6 +39,8 @@ HDRS       := $(wildcard include/faultline/*.h injector/*.h scenarios/*.h cli/*.
 
 .PHONY: all deps test unit e2e demo bench format format-check clean tools
 .DELETE_ON_ERROR:
+# keep the BPF objects and skeletons: they are inputs of every C object
+.SECONDARY:
 
 all: $(BUILD)/faultline
 

@@ -68,7 +68,7 @@ static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 
 	if ((rule->actions & FL_ACT_LOSS) && fl_chance(rule->loss_thresh)) {
 		cnt->acted++;
-		return FL_DROP;
+		return fl_drop_silently();
 	}
 	return FL_PASS;
 }

@@ -304,6 +304,11 @@ int fl_engine__prog_fd(const struct fl_engine *e, int dir)
 						     : e->skel->progs.fl_egress);
 }
 
+int fl_engine__baseline_fd(const struct fl_engine *e)
+{
+	return bpf_program__fd(e->skel->progs.fl_baseline);
+}
+
 void fl_engine__close(struct fl_engine *e)
 {
 	if (!e)

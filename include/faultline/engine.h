@@ -84,6 +84,8 @@ const char *fl_engine__attach_mode(const struct fl_engine *e);
 /* The classifier program of a direction (FL_DIR_*), for
  * bpf_prog_test_run_opts() in tests and benchmarks. */
 int fl_engine__prog_fd(const struct fl_engine *e, int dir);
+/* A program of the same object that only returns: the benchmarks' baseline. */
+int fl_engine__baseline_fd(const struct fl_engine *e);
 
 /* Roll back everything (rules, attachments, journal entries) and free. */
 void fl_engine__close(struct fl_engine *e);

@@ -23,7 +23,7 @@
 #include "faultline/engine.h"
 
 #define PASS   0xffffffffu /* TCX_NEXT (-1) */
-#define DROP   2u	   /* TCX_DROP */
+#define DROP   7u	   /* TC_ACT_REDIRECT to no device: a silent drop (bpf/lib/act.h) */
 #define SEC_NS 1000000000ull
 
 struct pkt {

@@ -28,7 +28,14 @@ check_loss_rate() {
 	[ "$(jq -r .counters.matched "$summary")" -eq "$n" ]
 	[ "$(jq -r .counters.dropped "$summary")" -eq $((n - got7777)) ]
 	[ "$(jq -r .rolled_back "$summary")" = true ]
+	# the loss is silent, as on a wire: no send failed in the sender
+	[ "$(udp_sndbuf_errors)" -eq 0 ]
 	assert_no_residue
+}
+
+# UDP SndbufErrors of namespace A (sends that failed locally).
+udp_sndbuf_errors() {
+	ns_a awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "SndbufErrors") c = i; h = 1 } else print $c }' /proc/net/snmp
 }
 
 @test "loss_30pct_within_binomial_bound_and_other_port_untouched" {

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Run every benchmark built under BUILD/bench/ (make bench builds them from
+# bench/*.c) and print their figures, one "name value unit" line each, under a
+# header naming the date, kernel and CPU, so that a pasted result says where
+# it was measured. Exits non-zero if any benchmark fails.
+# Usage: bench/run.sh [BUILD]    (default build; needs root: loads BPF)
+set -u
+BUILD=${1:-build}
+
+cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n1)
+echo "# faultline bench $(date -u +%Y-%m-%dT%H:%M:%SZ) $(uname -r) ${cpu:-$(uname -m)}"
+
+shopt -s nullglob
+benches=("$BUILD"/bench/*)
+if [ ${#benches[@]} -eq 0 ]; then
+	echo "bench/run.sh: no benchmark under $BUILD/bench (run make bench)" >&2
+	exit 1
+fi
+failed=0
+for b in "${benches[@]}"; do
+	[ -f "$b" ] && [ -x "$b" ] || continue
+	echo "# $(basename "$b")"
+	if ! "$b"; then
+		echo "bench/run.sh: $(basename "$b") failed" >&2
+		failed=1
+	fi
+done
+exit $failed

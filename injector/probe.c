@@ -1,0 +1,1098 @@
+/*
+ * injector/probe.c - find what this kernel can do by trying each mechanism.
+ *
+ * Version numbers lie in both directions (back-ported features, options
+ * compiled out), so every probe does the real thing on a small scale: load
+ * a program, create a link, add a qdisc, bind a queue, make connect() fail.
+ *
+ * Nothing a probe makes may outlive it:
+ * - probes that touch the network run in a forked child that first calls
+ *   unshare(CLONE_NEWNET): its lo is private, and the kernel destroys the
+ *   namespace, with every qdisc, filter and queue in it, when the child exits;
+ * - BPF programs and links are held only by file descriptors of that child;
+ * - the BPF LSM probe mounts securityfs, when the host has not, inside a
+ *   private mount namespace of its own;
+ * - the bpf_set_retval probe needs a real cgroup: a temporary directory under
+ *   the cgroup v2 mount, removed by the child and again by the parent in case
+ *   the child died half-way.
+ * The child sends its verdict back through a pipe as one fixed-size message;
+ * a child that crashes or hangs (an alarm ends it) is reported as such.
+ *
+ * The fault verdicts at the end follow DESIGN.md section 5.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/bpf.h>
+#include <linux/magic.h>
+#include <linux/netfilter.h>
+#include <linux/pkt_sched.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+#include <netlink/errno.h>
+#include <netlink/netlink.h>
+#include <netlink/route/qdisc.h>
+#include <netlink/route/qdisc/netem.h>
+
+#include "faultline/probe.h"
+#include "probes.skel.h"
+
+/* libbpf 1.1.2's and linux-libc-dev 6.1's headers predate tcx (Linux 6.6). */
+#ifndef FL_BPF_TCX_INGRESS
+#define FL_BPF_TCX_INGRESS 46
+#define FL_BPF_TCX_EGRESS  47
+#endif
+
+/* A probe child still running after this long is stuck: SIGALRM ends it. */
+#define FL_PROBE_TIMEOUT_S 10
+/* Far from the small queue numbers people pick; private to the child's netns anyway. */
+#define FL_PROBE_NFQUEUE_NUM 65519
+#define FL_PROBE_SECURITYFS  "/sys/kernel/security"
+
+static const struct {
+	const char *id;
+	const char *name;
+} mech_names[FL_MECH__COUNT] = {
+    [FL_MECH_BTF] = {"btf", "kernel BTF (CO-RE)"},
+    [FL_MECH_BPFFS] = {"bpffs", "BPF filesystem"},
+    [FL_MECH_BPF_SYSCALL] = {"bpf_syscall", "bpf() loads a tc program"},
+    [FL_MECH_TCX] = {"tcx", "tcx links (Linux 6.6+)"},
+    [FL_MECH_CLSACT] = {"clsact", "clsact qdisc + cls_bpf filter"},
+    [FL_MECH_CGROUP2] = {"cgroup2", "cgroup v2 hierarchy"},
+    [FL_MECH_SET_RETVAL] = {"bpf_set_retval", "cgroup/connect4 + bpf_set_retval"},
+    [FL_MECH_BPF_LSM] = {"bpf_lsm", "BPF LSM"},
+    [FL_MECH_NFQUEUE] = {"nfqueue", "NFQUEUE target + nfnetlink_queue"},
+    [FL_MECH_SCH_NETEM] = {"sch_netem", "netem qdisc"},
+    [FL_MECH_SCH_FQ] = {"sch_fq", "fq qdisc (EDT pacing)"},
+    [FL_MECH_RINGBUF] = {"ringbuf", "BPF ring buffer"},
+    [FL_MECH_BPF_TIMER] = {"bpf_timer", "bpf_timer helpers"},
+};
+
+static const char *const fault_names[FL_FAULT__COUNT] = {
+    [FL_FAULT_LOSS] = "loss",		[FL_FAULT_DUPLICATE] = "duplicate",
+    [FL_FAULT_CORRUPT] = "corrupt",	[FL_FAULT_RATE] = "rate",
+    [FL_FAULT_BLACKHOLE] = "blackhole", [FL_FAULT_DELAY] = "delay",
+    [FL_FAULT_REORDER] = "reorder",	[FL_FAULT_RESET] = "reset",
+    [FL_FAULT_REFUSE] = "refuse",	[FL_FAULT_DNS] = "dns",
+    [FL_FAULT_HTTP] = "http",		[FL_FAULT_IO] = "io",
+};
+
+/* ---- filling an entry ---------------------------------------------------- */
+
+static __attribute__((format(printf, 2, 3))) void probe_pass(struct fl_probe *p, const char *fmt,
+							     ...)
+{
+	va_list ap;
+
+	p->ok = true;
+	p->err = 0;
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* Missing, for a reason the message states in full. */
+static __attribute__((format(printf, 3, 4))) void probe_note(struct fl_probe *p, int err,
+							     const char *fmt, ...)
+{
+	va_list ap;
+
+	p->ok = false;
+	p->err = err;
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+}
+
+/* Missing because a step failed with -err: "<step>: <strerror>[ (hint)]". */
+static __attribute__((format(printf, 3, 4))) void probe_fail(struct fl_probe *p, int err,
+							     const char *fmt, ...)
+{
+	const char *hint = "";
+	va_list ap;
+	size_t n;
+
+	p->ok = false;
+	p->err = err < 0 ? err : -EIO;
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+	n = strlen(p->detail);
+	if (p->err == -EPERM)
+		hint = geteuid() ? " (run as root)" : " (even as root)";
+	snprintf(p->detail + n, sizeof(p->detail) - n, ": %s%s", strerror(-p->err), hint);
+}
+
+/* ---- libbpf's messages, inside a probe child ----------------------------- */
+
+/*
+ * The library never prints, but the verifier's last words are the best
+ * explanation of a failed load ("unknown func bpf_set_retval#187"). In a
+ * probe child libbpf's messages are captured, and the last line of the last
+ * verifier log is kept for the failure detail.
+ */
+static char verifier_hint[96];
+
+static int capture_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static char msg[8192];
+	char *end, *start;
+
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	end = strstr(msg, "-- END PROG LOAD LOG --");
+	if (!end)
+		return 0;
+	while (end > msg && (end[-1] == '\n' || end[-1] == ' '))
+		end--;
+	start = end;
+	while (start > msg && start[-1] != '\n')
+		start--;
+	if (end > start)
+		snprintf(verifier_hint, sizeof(verifier_hint), "%.*s", (int)(end - start), start);
+	return 0;
+}
+
+/* Open the probe skeleton and load only the program called name. */
+static struct fl_probes *load_only(struct fl_probe *p, const char *name,
+				   struct bpf_program **prog_out)
+{
+	struct bpf_program *prog, *want = NULL;
+	struct fl_probes *skel;
+	int err;
+
+	skel = fl_probes__open();
+	if (!skel) {
+		probe_fail(p, -errno, "opening the probe programs");
+		return NULL;
+	}
+	bpf_object__for_each_program(prog, skel->obj)
+	{
+		bool mine = !strcmp(bpf_program__name(prog), name);
+
+		bpf_program__set_autoload(prog, mine);
+		if (mine)
+			want = prog;
+	}
+	if (!want) {
+		fl_probes__destroy(skel);
+		probe_note(p, -ENOENT, "no program %s in the probe object", name);
+		return NULL;
+	}
+	verifier_hint[0] = '\0';
+	err = fl_probes__load(skel);
+	if (err) {
+		enum bpf_prog_type type = bpf_program__type(want);
+
+		fl_probes__destroy(skel);
+		if (verifier_hint[0])
+			probe_note(p, err, "loading %s: %s (verifier: %s)", name, strerror(-err),
+				   verifier_hint);
+		else if (err == -EPERM && geteuid() == 0)
+			/* Before the verifier: a policy of this kernel, not our privileges. */
+			probe_note(p, err,
+				   "loading %s: %s even as root: this kernel refuses %s "
+				   "programs",
+				   name, strerror(-err), libbpf_bpf_prog_type_str(type));
+		else
+			probe_fail(p, err, "loading %s", name);
+		return NULL;
+	}
+	*prog_out = want;
+	return skel;
+}
+
+/* ---- running a probe in a child ------------------------------------------ */
+
+struct probe_msg {
+	int ok;
+	int err;
+	char detail[FL_PROBE_DETAIL_MAX];
+};
+_Static_assert(sizeof(struct probe_msg) <= PIPE_BUF, "one atomic pipe write");
+
+typedef void (*probe_fn)(struct fl_probe *p);
+
+/*
+ * Run fn in a forked child (after unshare(unshare_flags) when not 0) and copy
+ * its verdict into *p. Returns 0, or -errno when no child could be run.
+ */
+static int run_child(struct fl_probe *p, int unshare_flags, probe_fn fn)
+{
+	struct probe_msg m;
+	int fds[2], status = 0;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		int err = -errno;
+
+		probe_fail(p, err, "pipe");
+		return err;
+	}
+	pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		probe_fail(p, err, "fork");
+		return err;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		signal(SIGALRM, SIG_DFL);
+		alarm(FL_PROBE_TIMEOUT_S);
+		libbpf_set_print(capture_libbpf);
+		if (unshare_flags && unshare(unshare_flags) < 0)
+			probe_fail(p, -errno, "unshare");
+		else
+			fn(p);
+		memset(&m, 0, sizeof(m));
+		m.ok = p->ok;
+		m.err = p->err;
+		memcpy(m.detail, p->detail, sizeof(m.detail));
+		m.detail[sizeof(m.detail) - 1] = '\0';
+		n = write(fds[1], &m, sizeof(m));
+		_exit(n == sizeof(m) ? 0 : 1);
+	}
+	close(fds[1]);
+	do
+		n = read(fds[0], &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n == sizeof(m)) {
+		p->ok = m.ok;
+		p->err = m.err;
+		memcpy(p->detail, m.detail, sizeof(p->detail));
+		p->detail[sizeof(p->detail) - 1] = '\0';
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+		probe_note(p, -ETIMEDOUT, "probe did not finish within %d s", FL_PROBE_TIMEOUT_S);
+	} else if (WIFSIGNALED(status)) {
+		probe_note(p, -EINTR, "probe killed by signal %d (%s)", WTERMSIG(status),
+			   strsignal(WTERMSIG(status)));
+	} else {
+		probe_note(p, -EIO, "probe exited with status %d and no verdict",
+			   WEXITSTATUS(status));
+	}
+	return 0;
+}
+
+/* ---- the probes ---------------------------------------------------------- */
+
+static void probe_btf(struct fl_probe *p)
+{
+	libbpf_print_fn_t old;
+	struct btf *btf;
+	int err;
+
+	if (access("/sys/kernel/btf/vmlinux", R_OK) < 0) {
+		probe_fail(p, -errno,
+			   "/sys/kernel/btf/vmlinux (kernel built without "
+			   "CONFIG_DEBUG_INFO_BTF?)");
+		return;
+	}
+	old = libbpf_set_print(NULL);
+	btf = btf__load_vmlinux_btf();
+	err = btf ? 0 : -errno;
+	libbpf_set_print(old);
+	if (!btf) {
+		probe_fail(p, err, "parsing /sys/kernel/btf/vmlinux");
+		return;
+	}
+	probe_pass(p, "/sys/kernel/btf/vmlinux loads: %u types", btf__type_cnt(btf) - 1);
+	btf__free(btf);
+}
+
+static void probe_bpffs(struct fl_probe *p)
+{
+	struct statfs st;
+
+	if (statfs("/sys/fs/bpf", &st) < 0 || st.f_type != BPF_FS_MAGIC) {
+		probe_note(p, -ENOENT,
+			   "not mounted: run make deps or mount -t bpf bpf /sys/fs/bpf");
+		return;
+	}
+	probe_pass(p, "mounted at /sys/fs/bpf");
+}
+
+static void probe_bpf_syscall_child(struct fl_probe *p)
+{
+	struct bpf_prog_info info;
+	struct bpf_program *prog;
+	struct fl_probes *skel;
+	__u32 len = sizeof(info);
+
+	skel = load_only(p, "fl_probe_tc", &prog);
+	if (!skel)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) < 0)
+		probe_pass(p, "tc program loaded");
+	else if (info.jited_prog_len)
+		probe_pass(p, "tc program loaded and JIT-compiled (%u bytes of native code)",
+			   info.jited_prog_len);
+	else
+		probe_pass(p, "tc program loaded but interpreted: JIT is off "
+			      "(sysctl net.core.bpf_jit_enable=1)");
+	fl_probes__destroy(skel);
+}
+
+/* In a private network namespace: tcx links on its lo, both directions. */
+static void probe_tcx_child(struct fl_probe *p)
+{
+	static const struct {
+		int type;
+		const char *dir;
+	} hooks[] = {{FL_BPF_TCX_INGRESS, "ingress"}, {FL_BPF_TCX_EGRESS, "egress"}};
+	struct bpf_program *prog;
+	struct fl_probes *skel;
+	int ifindex = if_nametoindex("lo");
+
+	skel = load_only(p, "fl_probe_tc", &prog);
+	if (!skel)
+		return;
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		int fd = bpf_link_create(bpf_program__fd(prog), ifindex,
+					 (enum bpf_attach_type)hooks[i].type, NULL);
+
+		if (fd < 0) {
+			if (fd == -EINVAL)
+				probe_note(p, fd, "tcx %s link on lo: %s (tcx needs Linux 6.6+)",
+					   hooks[i].dir, strerror(-fd));
+			else
+				probe_fail(p, fd, "tcx %s link on lo", hooks[i].dir);
+			fl_probes__destroy(skel);
+			return;
+		}
+		close(fd);
+	}
+	probe_pass(p, "ingress and egress links on lo (private netns)");
+	fl_probes__destroy(skel);
+}
+
+/* In a private network namespace: clsact qdisc and cls_bpf filters on its lo. */
+static void probe_clsact_child(struct fl_probe *p)
+{
+	static const struct {
+		enum bpf_tc_attach_point point;
+		const char *dir;
+	} hooks[] = {{BPF_TC_INGRESS, "ingress"}, {BPF_TC_EGRESS, "egress"}};
+	struct bpf_program *prog;
+	struct fl_probes *skel;
+	int err, ifindex = if_nametoindex("lo");
+
+	skel = load_only(p, "fl_probe_tc", &prog);
+	if (!skel)
+		return;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		probe_fail(p, err, "adding a clsact qdisc on lo");
+		goto out;
+	}
+	for (size_t i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = bpf_program__fd(prog));
+
+		hook.attach_point = hooks[i].point;
+		err = bpf_tc_attach(&hook, &opts);
+		if (err) {
+			probe_fail(p, err, "cls_bpf %s filter on lo", hooks[i].dir);
+			goto out;
+		}
+	}
+	probe_pass(p, "clsact qdisc, ingress and egress cls_bpf filters on lo (private netns)");
+out:
+	/* The namespace takes them with it; removing them is only tidiness. */
+	hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+	bpf_tc_hook_destroy(&hook);
+	fl_probes__destroy(skel);
+}
+
+/* mountinfo escapes blanks and backslashes in paths as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*w++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 3;
+		} else {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+int fl_cgroup2_mount(char *buf, size_t len)
+{
+	char line[4096], mnt[PATH_MAX];
+	int r = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* "36 25 0:30 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw" */
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || strncmp(sep + 3, "cgroup2 ", 8))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		unescape_octal(mnt);
+		if (strlen(mnt) >= len) {
+			r = -ENAMETOOLONG;
+			break;
+		}
+		strcpy(buf, mnt);
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+static char cgroup2_path[PATH_MAX];
+
+static void probe_cgroup2(struct fl_probe *p)
+{
+	struct statfs st;
+	int r;
+
+	r = fl_cgroup2_mount(cgroup2_path, sizeof(cgroup2_path));
+	if (r == -ENOENT) {
+		probe_note(p, r,
+			   "no cgroup2 mount in /proc/self/mountinfo "
+			   "(mount -t cgroup2 none /sys/fs/cgroup/unified)");
+		return;
+	}
+	if (r < 0) {
+		probe_fail(p, r, "reading /proc/self/mountinfo");
+		return;
+	}
+	if (statfs(cgroup2_path, &st) < 0) {
+		probe_fail(p, -errno, "%s", cgroup2_path);
+		return;
+	}
+	if (st.f_type != CGROUP2_SUPER_MAGIC) {
+		probe_note(p, -ENOENT, "%s is not a cgroup2 file system", cgroup2_path);
+		return;
+	}
+	probe_pass(p, "mounted at %s", cgroup2_path);
+}
+
+/* The temporary cgroup of the bpf_set_retval probe; the parent removes it too. */
+static char retval_cgroup[PATH_MAX + 64];
+
+/* A process's report from inside the temporary cgroup. */
+struct connect_msg {
+	int stage; /* 0 joining the cgroup, 1 socket(), 2 connect() */
+	int err;   /* errno of that stage, 0 when it succeeded */
+};
+
+/* In the grandchild: join the cgroup, then connect a UDP socket to 127.0.0.1:9. */
+static void connect_from_cgroup(int wfd)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
+	struct connect_msg m = {0, 0};
+	char path[PATH_MAX + 80], pid[32];
+	int fd, len;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", retval_cgroup);
+	len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, pid, len) != len) {
+		m.err = errno;
+		goto out;
+	}
+	close(fd);
+	m.stage = 1;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		m.err = errno;
+		goto out;
+	}
+	m.stage = 2;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) < 0)
+		m.err = errno;
+	close(fd);
+out:
+	if (write(wfd, &m, sizeof(m)) != sizeof(m))
+		_exit(1);
+	_exit(0);
+}
+
+/* Remove the temporary cgroup; its last process may take a moment to leave. */
+static void remove_retval_cgroup(void)
+{
+	for (int i = 0; i < 50; i++) {
+		if (rmdir(retval_cgroup) == 0 || errno == ENOENT)
+			return;
+		if (errno != EBUSY)
+			return;
+		usleep(10000);
+	}
+}
+
+/*
+ * A SIGKILL of the whole process group between mkdir and rmdir leaves the
+ * temporary cgroup behind; the next doctor removes those whose owner is gone.
+ */
+static void remove_stale_cgroups(const char *parent)
+{
+	struct dirent *de;
+	DIR *d;
+
+	d = opendir(parent);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX + 64], tail;
+		int pid;
+
+		if (sscanf(de->d_name, "faultline-doctor.%d%c", &pid, &tail) != 1 || pid <= 0)
+			continue;
+		if (kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", parent, de->d_name) < (int)sizeof(path))
+			rmdir(path);
+	}
+	closedir(d);
+}
+
+static void probe_set_retval_child(struct fl_probe *p)
+{
+	struct connect_msg m = {-1, 0};
+	struct bpf_program *prog;
+	struct fl_probes *skel = NULL;
+	int cg_fd = -1, link_fd = -1, fds[2] = {-1, -1};
+	ssize_t n = 0;
+	sigset_t quiet;
+	pid_t pid;
+
+	/*
+	 * A Ctrl-C now would leave the cgroup behind: hold such signals until
+	 * this child has removed it (they die with it, undelivered; the alarm
+	 * still bounds how long that takes).
+	 */
+	sigemptyset(&quiet);
+	sigaddset(&quiet, SIGINT);
+	sigaddset(&quiet, SIGTERM);
+	sigaddset(&quiet, SIGHUP);
+	sigaddset(&quiet, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &quiet, NULL);
+	if (mkdir(retval_cgroup, 0700) < 0) {
+		probe_fail(p, -errno, "making the temporary cgroup %s", retval_cgroup);
+		return;
+	}
+	cg_fd = open(retval_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg_fd < 0) {
+		probe_fail(p, -errno, "opening %s", retval_cgroup);
+		goto out;
+	}
+	skel = load_only(p, "fl_probe_conn4", &prog);
+	if (!skel)
+		goto out;
+	link_fd = bpf_link_create(bpf_program__fd(prog), cg_fd, BPF_CGROUP_INET4_CONNECT, NULL);
+	if (link_fd < 0) {
+		probe_fail(p, link_fd, "attaching cgroup/connect4 to %s", retval_cgroup);
+		goto out;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		probe_fail(p, -errno, "pipe");
+		goto out;
+	}
+	pid = fork();
+	if (pid < 0) {
+		probe_fail(p, -errno, "fork");
+		goto out;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		connect_from_cgroup(fds[1]);
+	}
+	close(fds[1]);
+	fds[1] = -1;
+	do
+		n = read(fds[0], &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(m))
+		probe_note(p, -EIO, "the process in the temporary cgroup gave no answer");
+	else if (m.stage == 0)
+		probe_fail(p, -m.err, "moving a process into %s", retval_cgroup);
+	else if (m.stage == 1)
+		probe_fail(p, -m.err, "socket(AF_INET, SOCK_DGRAM)");
+	else if (m.err == ECONNREFUSED)
+		probe_pass(p, "connect() in a temporary cgroup failed with ECONNREFUSED, "
+			      "the errno the program chose");
+	else if (m.err == EPERM)
+		probe_note(p, -EOPNOTSUPP,
+			   "connect() failed with EPERM, not the ECONNREFUSED "
+			   "the program chose: bpf_set_retval ignored (Linux 5.18+)");
+	else if (m.err == 0)
+		probe_note(p, -EOPNOTSUPP,
+			   "connect() succeeded: the cgroup/connect4 program "
+			   "did not run");
+	else
+		probe_note(p, -m.err, "connect() failed with %s, not ECONNREFUSED",
+			   strerror(m.err));
+out:
+	if (fds[0] >= 0)
+		close(fds[0]);
+	if (fds[1] >= 0)
+		close(fds[1]);
+	if (link_fd >= 0)
+		close(link_fd);
+	fl_probes__destroy(skel);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	remove_retval_cgroup();
+}
+
+static int read_small_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+/* Is word one of the comma-separated items of list? */
+static bool list_has(const char *list, const char *word)
+{
+	size_t wl = strlen(word);
+
+	for (const char *s = list; *s;) {
+		size_t l = strcspn(s, ",");
+
+		if (l == wl && !strncmp(s, word, wl))
+			return true;
+		s += l;
+		if (*s == ',')
+			s++;
+	}
+	return false;
+}
+
+/*
+ * BPF LSM must be both built and listed in the active LSMs (lsm= on the
+ * kernel command line); the list is only visible through securityfs, which
+ * this child mounts in a private mount namespace when the host has not.
+ */
+static void probe_bpf_lsm_child(struct fl_probe *p)
+{
+	const char *lsm_file = FL_PROBE_SECURITYFS "/lsm";
+	struct bpf_program *prog;
+	struct fl_probes *skel;
+	struct bpf_link *link;
+	bool mounted = false;
+	char lsms[256];
+	int r;
+
+	r = read_small_file(lsm_file, lsms, sizeof(lsms));
+	if (r == -ENOENT) {
+		if (unshare(CLONE_NEWNS) < 0) {
+			probe_fail(p, -errno, "unshare(CLONE_NEWNS) to mount securityfs");
+			return;
+		}
+		/* Private first, or a shared / would carry the mount back to the host. */
+		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			probe_fail(p, -errno, "making / private in the probe's mount namespace");
+			return;
+		}
+		if (mount("securityfs", FL_PROBE_SECURITYFS, "securityfs", 0, NULL) < 0) {
+			probe_fail(p, -errno, "mounting securityfs on " FL_PROBE_SECURITYFS);
+			return;
+		}
+		mounted = true;
+		r = read_small_file(lsm_file, lsms, sizeof(lsms));
+	}
+	if (r < 0) {
+		probe_fail(p, r, "reading %s", lsm_file);
+		return;
+	}
+	if (!list_has(lsms, "bpf")) {
+		probe_note(p, -EOPNOTSUPP,
+			   "active LSMs are %s: bpf is not among them (boot with "
+			   "lsm=%s,bpf)",
+			   lsms, lsms);
+		return;
+	}
+	skel = load_only(p, "fl_probe_lsm", &prog);
+	if (!skel) {
+		char why[sizeof(p->detail)];
+
+		memcpy(why, p->detail, sizeof(why));
+		if (snprintf(p->detail, sizeof(p->detail), "bpf is an active LSM, but %s", why) >=
+		    (int)sizeof(p->detail))
+			p->detail[sizeof(p->detail) - 1] = '\0';
+		return;
+	}
+	link = bpf_program__attach_lsm(prog);
+	if (!link) {
+		probe_fail(p, -errno, "attaching lsm/file_permission");
+		fl_probes__destroy(skel);
+		return;
+	}
+	probe_pass(p, "active LSMs %s%s; an lsm/file_permission program attached", lsms,
+		   mounted ? " (securityfs not mounted: read privately)" : "");
+	bpf_link__destroy(link);
+	fl_probes__destroy(skel);
+}
+
+static int nfq_ignore(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_data *nfa,
+		      void *data)
+{
+	(void)qh;
+	(void)msg;
+	(void)nfa;
+	(void)data;
+	return 0;
+}
+
+/* Is NAME a line of file (e.g. a target of /proc/net/ip_tables_targets)? */
+static int file_has_line(const char *path, const char *name)
+{
+	char line[128];
+	int found = 0;
+	FILE *f;
+
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = '\0';
+		found = !strcmp(line, name);
+	}
+	fclose(f);
+	return found;
+}
+
+/* In a private network namespace: bind a queue, and find the iptables target. */
+static void probe_nfqueue_child(struct fl_probe *p)
+{
+	struct nfq_q_handle *qh;
+	struct nfq_handle *h;
+	int r;
+
+	h = nfq_open();
+	if (!h) {
+		probe_fail(p, -errno, "opening nfnetlink_queue");
+		return;
+	}
+	qh = nfq_create_queue(h, FL_PROBE_NFQUEUE_NUM, nfq_ignore, NULL);
+	if (!qh) {
+		probe_fail(p, -errno, "binding queue %d", FL_PROBE_NFQUEUE_NUM);
+		nfq_close(h);
+		return;
+	}
+	if (nfq_set_mode(qh, NFQNL_COPY_PACKET, 0xffff) < 0) {
+		probe_fail(p, -errno, "setting queue %d to copy packets", FL_PROBE_NFQUEUE_NUM);
+		nfq_destroy_queue(qh);
+		nfq_close(h);
+		return;
+	}
+	nfq_destroy_queue(qh);
+	nfq_close(h);
+
+	r = file_has_line("/proc/net/ip_tables_targets", "NFQUEUE");
+	if (r < 0)
+		probe_fail(p, r, "queue %d binds, but reading /proc/net/ip_tables_targets",
+			   FL_PROBE_NFQUEUE_NUM);
+	else if (!r)
+		probe_note(p, -ENOENT,
+			   "queue %d binds, but there is no NFQUEUE target in "
+			   "/proc/net/ip_tables_targets",
+			   FL_PROBE_NFQUEUE_NUM);
+	else
+		probe_pass(p, "queue %d bound (private netns); NFQUEUE iptables target present",
+			   FL_PROBE_NFQUEUE_NUM);
+}
+
+static int nl_to_errno(int nlerr)
+{
+	switch (nlerr < 0 ? -nlerr : nlerr) {
+	case NLE_OBJ_NOTFOUND:
+		return -ENOENT;
+	case NLE_OPNOTSUPP:
+		return -EOPNOTSUPP;
+	case NLE_PERM:
+		return -EPERM;
+	case NLE_NOMEM:
+		return -ENOMEM;
+	case NLE_INVAL:
+		return -EINVAL;
+	case NLE_EXIST:
+		return -EEXIST;
+	default:
+		return -EIO;
+	}
+}
+
+/* In a private network namespace: add a root qdisc of this kind on lo. */
+static void try_qdisc(struct fl_probe *p, const char *kind)
+{
+	struct rtnl_qdisc *q = NULL;
+	struct nl_sock *sk;
+	int r;
+
+	sk = nl_socket_alloc();
+	if (!sk) {
+		probe_fail(p, -ENOMEM, "allocating a netlink socket");
+		return;
+	}
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0) {
+		probe_note(p, nl_to_errno(r), "connecting to rtnetlink: %s", nl_geterror(r));
+		goto out;
+	}
+	q = rtnl_qdisc_alloc();
+	if (!q) {
+		probe_fail(p, -ENOMEM, "allocating a qdisc");
+		goto out;
+	}
+	rtnl_tc_set_ifindex(TC_CAST(q), (int)if_nametoindex("lo"));
+	rtnl_tc_set_parent(TC_CAST(q), TC_H_ROOT);
+	rtnl_tc_set_kind(TC_CAST(q), kind);
+	/* netem refuses a request without options; a limit is the plainest one. */
+	if (!strcmp(kind, "netem"))
+		rtnl_netem_set_limit(q, 1000);
+	r = rtnl_qdisc_add(sk, q, NLM_F_CREATE | NLM_F_EXCL);
+	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_OPNOTSUPP)
+		probe_note(p, nl_to_errno(r),
+			   "tc qdisc add dev lo root %s: %s (not in this kernel)", kind,
+			   nl_geterror(r));
+	else if (r < 0)
+		probe_note(p, nl_to_errno(r), "tc qdisc add dev lo root %s: %s", kind,
+			   nl_geterror(r));
+	else
+		probe_pass(p, "%s qdisc added on lo (private netns)", kind);
+out:
+	if (q)
+		rtnl_qdisc_put(q);
+	nl_socket_free(sk);
+}
+
+static void probe_netem_child(struct fl_probe *p)
+{
+	try_qdisc(p, "netem");
+}
+
+static void probe_fq_child(struct fl_probe *p)
+{
+	try_qdisc(p, "fq");
+}
+
+/* Make a ring buffer map of one page and close it. */
+static void probe_ringbuf(struct fl_probe *p)
+{
+	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "fl_probe_rb", 0, 0,
+				(__u32)sysconf(_SC_PAGESIZE), NULL);
+
+	if (fd >= 0) {
+		close(fd);
+		probe_pass(p, "a BPF_MAP_TYPE_RINGBUF map was created");
+	} else if (fd == -EINVAL) {
+		probe_note(p, fd, "the kernel refuses BPF_MAP_TYPE_RINGBUF (Linux 5.8+)");
+	} else {
+		probe_fail(p, fd, "creating a BPF_MAP_TYPE_RINGBUF map");
+	}
+}
+
+/*
+ * libbpf's helper probe loads a tc program calling bpf_timer_init and reads
+ * the verifier's answer; any other failure (EPERM) it counts as "supported",
+ * so it is only asked once bpf() is known to load tc programs.
+ */
+static void probe_bpf_timer(struct fl_probe *p, const struct fl_probe *bpf_syscall)
+{
+	libbpf_print_fn_t old;
+	int r;
+
+	if (!bpf_syscall->ok) {
+		probe_note(p, bpf_syscall->err, "not tried: needs bpf_syscall");
+		return;
+	}
+	old = libbpf_set_print(NULL);
+	r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, BPF_FUNC_timer_init, NULL);
+	libbpf_set_print(old);
+	if (r == 1)
+		probe_pass(p, "the verifier knows bpf_timer_init in tc programs");
+	else if (r == 0)
+		probe_note(p, -EOPNOTSUPP,
+			   "the verifier does not know bpf_timer_init (Linux 5.15+)");
+	else
+		probe_fail(p, r, "loading a tc program that calls bpf_timer_init");
+}
+
+/* ---- fault verdicts ------------------------------------------------------ */
+
+static __attribute__((format(printf, 4, 5))) void fault_set(struct fl_fault_support *f, bool works,
+							    const char *via, const char *fmt, ...)
+{
+	va_list ap;
+
+	f->works = works;
+	f->via = works ? via : NULL;
+	va_start(ap, fmt);
+	vsnprintf(f->reason, sizeof(f->reason), fmt, ap);
+	va_end(ap);
+}
+
+static void judge_faults(struct fl_probe_report *r)
+{
+	static const enum fl_fault_kind packet_faults[] = {
+	    FL_FAULT_LOSS,	FL_FAULT_DUPLICATE, FL_FAULT_CORRUPT, FL_FAULT_RATE,
+	    FL_FAULT_BLACKHOLE, FL_FAULT_RESET,	    FL_FAULT_DNS,     FL_FAULT_HTTP,
+	};
+	static const enum fl_fault_kind delay_faults[] = {FL_FAULT_DELAY, FL_FAULT_REORDER};
+	const struct fl_probe *m = r->mech;
+	bool btf = m[FL_MECH_BTF].ok, tcx = m[FL_MECH_TCX].ok, clsact = m[FL_MECH_CLSACT].ok;
+	bool edt, line;
+
+	for (int i = 0; i < FL_FAULT__COUNT; i++)
+		r->faults[i].fault = fault_names[i];
+
+	r->core_ok = btf && (tcx || clsact);
+	for (size_t i = 0; i < sizeof(packet_faults) / sizeof(packet_faults[0]); i++) {
+		struct fl_fault_support *f = &r->faults[packet_faults[i]];
+
+		if (!btf)
+			fault_set(f, false, NULL, "needs btf");
+		else if (tcx)
+			fault_set(f, true, "tcx", "classifier on tcx links");
+		else if (clsact)
+			fault_set(f, true, "clsact",
+				  "classifier on clsact filters (no tcx: journaled, not fd-owned)");
+		else
+			fault_set(f, false, NULL, "needs tcx or clsact");
+	}
+
+	/* EDT needs the classifier to stamp skb->tstamp, and fq to honour it. */
+	edt = r->core_ok && m[FL_MECH_SCH_FQ].ok;
+	line = m[FL_MECH_NFQUEUE].ok;
+	for (size_t i = 0; i < sizeof(delay_faults) / sizeof(delay_faults[0]); i++) {
+		struct fl_fault_support *f = &r->faults[delay_faults[i]];
+
+		if (edt)
+			fault_set(f, true, "sch_fq", "EDT: skb->tstamp released by sch_fq");
+		else if (line)
+			fault_set(f, true, "nfqueue", "delay line (nfqueue)%s",
+				  m[FL_MECH_SCH_FQ].ok ? "" : "; no sch_fq for EDT");
+		else
+			fault_set(f, false, NULL, "needs sch_fq (EDT) or nfqueue (delay line)");
+	}
+
+	if (!m[FL_MECH_CGROUP2].ok)
+		fault_set(&r->faults[FL_FAULT_REFUSE], false, NULL, "needs cgroup2");
+	else if (!m[FL_MECH_SET_RETVAL].ok)
+		fault_set(&r->faults[FL_FAULT_REFUSE], false, NULL, "needs bpf_set_retval");
+	else
+		fault_set(&r->faults[FL_FAULT_REFUSE], true, "bpf_set_retval",
+			  "cgroup connect hooks with bpf_set_retval");
+
+	if (m[FL_MECH_BPF_LSM].ok)
+		fault_set(&r->faults[FL_FAULT_IO], true, "bpf_lsm", "lsm/file_permission");
+	else
+		fault_set(&r->faults[FL_FAULT_IO], false, NULL, "needs bpf_lsm");
+}
+
+/* ---- the whole report ---------------------------------------------------- */
+
+const struct fl_probe *fl_probe_find(const struct fl_probe_report *r, const char *id)
+{
+	for (int i = 0; i < FL_MECH__COUNT; i++)
+		if (r->mech[i].id && !strcmp(r->mech[i].id, id))
+			return &r->mech[i];
+	return NULL;
+}
+
+int fl_probe_all(struct fl_probe_report *out)
+{
+	struct fl_probe *m = out->mech;
+	int r, ret = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < FL_MECH__COUNT; i++) {
+		m[i].id = mech_names[i].id;
+		m[i].name = mech_names[i].name;
+		probe_note(&m[i], -ECANCELED, "not probed");
+	}
+
+	probe_btf(&m[FL_MECH_BTF]);
+	probe_bpffs(&m[FL_MECH_BPFFS]);
+	r = run_child(&m[FL_MECH_BPF_SYSCALL], 0, probe_bpf_syscall_child);
+	ret = ret ?: r;
+	r = run_child(&m[FL_MECH_TCX], CLONE_NEWNET, probe_tcx_child);
+	ret = ret ?: r;
+	r = run_child(&m[FL_MECH_CLSACT], CLONE_NEWNET, probe_clsact_child);
+	ret = ret ?: r;
+	probe_cgroup2(&m[FL_MECH_CGROUP2]);
+	if (m[FL_MECH_CGROUP2].ok) {
+		remove_stale_cgroups(cgroup2_path);
+		snprintf(retval_cgroup, sizeof(retval_cgroup), "%s/faultline-doctor.%d",
+			 cgroup2_path, (int)getpid());
+		r = run_child(&m[FL_MECH_SET_RETVAL], 0, probe_set_retval_child);
+		ret = ret ?: r;
+		remove_retval_cgroup();
+	} else {
+		probe_note(&m[FL_MECH_SET_RETVAL], -ENOENT, "not tried: needs cgroup2");
+	}
+	r = run_child(&m[FL_MECH_BPF_LSM], 0, probe_bpf_lsm_child);
+	ret = ret ?: r;
+	r = run_child(&m[FL_MECH_NFQUEUE], CLONE_NEWNET, probe_nfqueue_child);
+	ret = ret ?: r;
+	r = run_child(&m[FL_MECH_SCH_NETEM], CLONE_NEWNET, probe_netem_child);
+	ret = ret ?: r;
+	r = run_child(&m[FL_MECH_SCH_FQ], CLONE_NEWNET, probe_fq_child);
+	ret = ret ?: r;
+	probe_ringbuf(&m[FL_MECH_RINGBUF]);
+	probe_bpf_timer(&m[FL_MECH_BPF_TIMER], &m[FL_MECH_BPF_SYSCALL]);
+
+	judge_faults(out);
+	return ret;
+}
