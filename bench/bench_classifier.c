@@ -23,7 +23,8 @@
  * its name says.
  *
  * Output: one line per figure, "name value unit"; lines starting with '#'
- * are comments. Usage: bench_classifier [-r rounds] [-n repeat]. Needs root.
+ * are comments. Usage: bench_classifier [-r rounds] [-n repeat] [-v]; -v also
+ * prints every round's figure of every case. Needs root.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -37,7 +38,6 @@
 #include "faultline/engine.h"
 
 #define PASS	      0xffffffffu /* TCX_NEXT (-1) as test_run reports it */
-#define DROP	      2u	  /* TCX_DROP */
 #define SEC_NS	      1000000000ull
 #define LEASE_NS      (3600 * SEC_NS) /* outlives any run: no rule expires mid-bench */
 #define MATCH_PORT    7777
@@ -173,7 +173,7 @@ static int check_counters(int id, struct fl_engine *e, const char *what, uint64_
 	return 0;
 }
 
-static int bench(int rounds, int repeat)
+static int bench(int rounds, int repeat, int verbose)
 {
 	struct frame hit, miss;
 	int r, id, one_id, drop_id, last_id = -1;
@@ -215,14 +215,20 @@ static int bench(int rounds, int repeat)
 	int one = fl_engine__prog_fd(engines[E_ONE], FL_DIR_EGRESS);
 	int drop = fl_engine__prog_fd(engines[E_DROP], FL_DIR_EGRESS);
 	int many = fl_engine__prog_fd(engines[E_MANY], FL_DIR_EGRESS);
+	/* clang-format off */
 	struct bench_case cases[] = {
-	    /* name, program, frame, passes */
-	    {"baseline", base, &hit, 1, {0}},	       {"classifier_no_rules", empty, &hit, 1, {0}},
-	    {"nomatch_1_rule", one, &miss, 1, {0}},    {"match_1_rule", one, &hit, 1, {0}},
-	    {"nomatch_64_rules", many, &miss, 1, {0}}, {"match_64_rules", many, &hit, 1, {0}},
-	    {"match_drop_1_rule", drop, &hit, 0, {0}},
+		/* name                 program frame  passes */
+		{"baseline",            base,   &hit,  1, {0}},
+		{"classifier_no_rules", empty,  &hit,  1, {0}},
+		{"nomatch_1_rule",      one,    &miss, 1, {0}},
+		{"match_1_rule",        one,    &hit,  1, {0}},
+		{"nomatch_64_rules",    many,   &miss, 1, {0}},
+		{"match_64_rules",      many,   &hit,  1, {0}},
+		{"match_drop_1_rule",   drop,   &hit,  0, {0}},
 	};
+	/* clang-format on */
 	const int n = (int)(sizeof(cases) / sizeof(cases[0]));
+	/* indexes into cases[] */
 	enum { BASE, NO_RULES, NOMATCH_1, MATCH_1, NOMATCH_64, MATCH_64, DROP_1 };
 
 	for (int c = 0; c < n; c++) {
@@ -259,6 +265,12 @@ static int bench(int rounds, int repeat)
 	printf("# bench_classifier: %d rounds x %d runs per case, %d-byte IPv4/UDP frame, "
 	       "median per case; test_run resolution 1 ns\n",
 	       rounds, repeat, FRAME_LEN);
+	for (int c = 0; c < n && verbose; c++) {
+		printf("# %s rounds:", cases[c].name);
+		for (int i = 0; i < rounds; i++)
+			printf(" %.0f", cases[c].ns[i]);
+		printf("\n");
+	}
 	for (int c = 0; c < n; c++)
 		printf("%s_ns %.1f ns\n", cases[c].name, median(cases[c].ns, rounds));
 	for (int c = 0; c < n; c++)
@@ -287,18 +299,22 @@ static int positive_arg(const char *s, int max, int *out)
 
 int main(int argc, char **argv)
 {
-	int rounds = 11, repeat = 1000000, opt, r;
+	int rounds = 11, repeat = 1000000, verbose = 0, opt, r;
 
-	while ((opt = getopt(argc, argv, "r:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "r:n:v")) != -1) {
+		if (opt == 'v') {
+			verbose = 1;
+			continue;
+		}
 		if (opt == 'r' && !positive_arg(optarg, MAX_ROUNDS, &rounds))
 			continue;
 		if (opt == 'n' && !positive_arg(optarg, 100000000, &repeat))
 			continue;
-		fprintf(stderr, "usage: %s [-r rounds (1..%d)] [-n repeat per case]\n", argv[0],
-			MAX_ROUNDS);
+		fprintf(stderr, "usage: %s [-r rounds (1..%d)] [-n repeat per case] [-v]\n",
+			argv[0], MAX_ROUNDS);
 		return 2;
 	}
-	r = bench(rounds, repeat);
+	r = bench(rounds, repeat, verbose);
 	for (int i = 0; i < E_COUNT; i++)
 		fl_engine__close(engines[i]);
 	return r ? 1 : 0;
