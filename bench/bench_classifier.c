@@ -94,7 +94,7 @@ static int add_udp_rule(struct fl_engine *e, uint16_t port, uint32_t loss_ppb, i
 	    .dir_mask = FL_DIRMASK_EGRESS,
 	    .protocol = FL_PROTO_UDP,
 	    .ports = {.n = 1, .r = {{.lo = port, .hi = port}}},
-	    .loss_ppb = loss_ppb,
+	    .loss.ppb = loss_ppb,
 	};
 
 	return fl_engine__add_rule(e, &s, fl_now_ns(), LEASE_NS, id);
@@ -161,11 +161,11 @@ static int check_counters(int id, struct fl_engine *e, const char *what, uint64_
 		fprintf(stderr, "bench_classifier: counters of %s: %s\n", what, strerror(-r));
 		return r;
 	}
-	if (c.matched != matched || c.acted != acted || c.expired) {
+	if (c.matched != matched || c.dropped != acted || c.expired) {
 		fprintf(stderr,
 			"bench_classifier: %s rule %d: matched %llu acted %llu expired %llu, "
 			"expected %llu %llu 0\n",
-			what, id, (unsigned long long)c.matched, (unsigned long long)c.acted,
+			what, id, (unsigned long long)c.matched, (unsigned long long)c.dropped,
 			(unsigned long long)c.expired, (unsigned long long)matched,
 			(unsigned long long)acted);
 		return -EPROTO;

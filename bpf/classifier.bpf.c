@@ -4,15 +4,16 @@
  *
  * One program per direction (fl_ingress, fl_egress), attached with tcx links
  * owned by the injector's file descriptors (clsact only on kernels without
- * tcx). Each packet is classified to at most one rule in O(1) (lib/classify.h)
- * and the rule's actions are applied. Every rule has a deadline (until_ns)
- * checked here, so a stopped or hung injector cannot prolong a fault beyond
- * its lease.
+ * tcx). Each packet is classified to at most one rule in O(1)
+ * (lib/classify.h) and the rule's actions are applied in a fixed order:
+ * rate (policer), loss, corrupt, duplicate. Every rule has a deadline
+ * (until_ns) checked here, so a stopped or hung injector cannot prolong a
+ * fault beyond its lease.
  *
- * The rule tables are global variables (.bss): the injector writes them
+ * The bitmap tables are global variables (.bss): the injector writes them
  * through the skeleton's mmap, and the program reads them without a helper
- * call. A packet on an interface whose instance has no live rule costs one
- * load and a compare.
+ * call. A packet on an interface whose instance has no live rule for its
+ * direction costs one load and a compare.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -27,9 +28,13 @@ char LICENSE[] SEC("license") = "GPL";
 
 struct fl_match_tables fl_tables;
 struct fl_rule fl_rules[FL_MAX_RULES];
-/* Rules per port, either side of the flow: index = port in host order.
- * Port 0 (no ports: ICMP, fragments) never has a bit set. */
-__u64 fl_port_bits[65536];
+/* Rules per port, index = port in host order. Port 0 (no ports: ICMP,
+ * fragments) never has a bit set. */
+__u64 fl_port_bits[65536];  /* --port: either side */
+__u64 fl_lport_bits[65536]; /* --local-port */
+__u64 fl_rport_bits[65536]; /* --remote-port */
+/* Rules per flow-hash bucket (--share). */
+__u64 fl_share_bits[FL_SHARE_BUCKETS];
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -38,37 +43,251 @@ struct {
 	__type(value, struct fl_counters);
 } fl_counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, FL_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct fl_rule_state);
+} fl_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, FL_MAX_RULES);
+	__type(key, __u32);
+	__type(value, struct fl_rate_state);
+} fl_rate SEC(".maps");
+
+/* Remote address prefixes -> rules. An entry holds the rules of every
+ * prefix that contains it, so the longest match is the whole answer. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fl_lpm4_key);
+	__type(value, __u64);
+} fl_addr4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct fl_lpm6_key);
+	__type(value, __u64);
+} fl_addr6 SEC(".maps");
+
+/* cgroup v2 id -> rules (--cgroup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, FL_MAX_RULES);
+	__type(key, __u64);
+	__type(value, __u64);
+} fl_cgroups SEC(".maps");
+
+static __always_inline __u64 fl_match_addr(const struct fl_pkt *pkt, int dir, __u64 bits)
+{
+	const __u32 *remote = dir == FL_DIR_EGRESS ? pkt->daddr : pkt->saddr;
+	__u64 *hit = 0;
+
+	if (pkt->family == 4) {
+		struct fl_lpm4_key k = {.prefixlen = 32};
+
+		__builtin_memcpy(k.addr, remote, 4);
+		hit = bpf_map_lookup_elem(&fl_addr4, &k);
+	} else {
+		struct fl_lpm6_key k = {.prefixlen = 128};
+
+		__builtin_memcpy(k.addr, remote, 16);
+		hit = bpf_map_lookup_elem(&fl_addr6, &k);
+	}
+	return bits & (fl_tables.addr_any | (hit ? *hit : 0));
+}
+
+static __always_inline __u64 fl_classify(struct __sk_buff *skb, const struct fl_pkt *pkt,
+					 int dir, __u64 bits)
+{
+	__u16 lport = dir == FL_DIR_EGRESS ? pkt->sport : pkt->dport;
+	__u16 rport = dir == FL_DIR_EGRESS ? pkt->dport : pkt->sport;
+
+	bits &= fl_tables.proto[pkt->proto_class & (FL_PROTO_COUNT - 1)];
+	if (bits & ~fl_tables.port_any)
+		bits &= fl_tables.port_any | fl_port_bits[pkt->sport] | fl_port_bits[pkt->dport];
+	if (bits & ~fl_tables.lport_any)
+		bits &= fl_tables.lport_any | fl_lport_bits[lport];
+	if (bits & ~fl_tables.rport_any)
+		bits &= fl_tables.rport_any | fl_rport_bits[rport];
+	if (bits & ~fl_tables.addr_any)
+		bits = fl_match_addr(pkt, dir, bits);
+	if (bits & ~fl_tables.cgroup_any) {
+		__u64 id = bpf_skb_cgroup_id(skb);
+		__u64 *hit = bpf_map_lookup_elem(&fl_cgroups, &id);
+
+		bits &= fl_tables.cgroup_any | (hit ? *hit : 0);
+	}
+	if (bits & ~fl_tables.share_all) {
+		__u32 bucket = fl_flow_hash(pkt, dir) >> (32 - FL_SHARE_BITS);
+
+		bits &= fl_tables.share_all | fl_share_bits[bucket & (FL_SHARE_BUCKETS - 1)];
+	}
+	if (bits & fl_tables.mgmt_guard) {
+#pragma unroll
+		for (int i = 0; i < FL_MGMT_PORTS_MAX; i++) {
+			__u16 p = fl_tables.mgmt_ports[i];
+
+			if (p && (pkt->sport == p || pkt->dport == p))
+				bits &= ~fl_tables.mgmt_guard;
+		}
+	}
+	return bits;
+}
+
+/* Token bucket in ns of transmission time: credit grows with elapsed time up
+ * to the burst; a packet costs its length at the rate. */
+static __always_inline int fl_rate_exceeded(struct __sk_buff *skb, const struct fl_rule *rule,
+					    __u32 id, __u64 now)
+{
+	struct fl_rate_state *rs = bpf_map_lookup_elem(&fl_rate, &id);
+	__u64 cost = ((__u64)skb->len * rule->rate_ns_per_kbyte) >> 10;
+	int over = 0;
+
+	if (!rs)
+		return 0;
+	bpf_spin_lock(&rs->lock);
+	if (rs->last_ns == 0 || now - rs->last_ns >= rule->rate_burst_ns)
+		rs->credit_ns = rule->rate_burst_ns;
+	else
+		rs->credit_ns += now - rs->last_ns;
+	if (rs->credit_ns > rule->rate_burst_ns)
+		rs->credit_ns = rule->rate_burst_ns;
+	rs->last_ns = now;
+	if (rs->credit_ns >= cost)
+		rs->credit_ns -= cost;
+	else
+		over = 1;
+	bpf_spin_unlock(&rs->lock);
+	return over;
+}
+
+/* Flip one random bit. Plain mode: anywhere after the Ethernet header, as
+ * netem does (a receiver's checksum normally catches it). Payload mode: in
+ * the L4 payload, with the L4 checksum fixed so the application gets it. */
+static __always_inline int fl_corrupt(struct __sk_buff *skb, const struct fl_rule *rule,
+				      struct fl_rule_state *st, const struct fl_pkt *pkt)
+{
+	__u32 rnd = fl_rand(rule, st), len = skb->len, start, off, csum_off, span;
+	__u16 word, flipped;
+
+	if (!(rule->flags & FL_RULE_CORRUPT_PAYLOAD)) {
+		__u8 byte;
+
+		if (len <= 14)
+			return 0;
+		off = 14 + (rnd >> 3) % (len - 14);
+		if (bpf_skb_load_bytes(skb, off, &byte, 1))
+			return 0;
+		byte ^= (__u8)(1u << (rnd & 7));
+		return bpf_skb_store_bytes(skb, off, &byte, 1, BPF_F_RECOMPUTE_CSUM) == 0;
+	}
+
+	if (!pkt->has_l4)
+		return 0;
+	if (pkt->l4proto == 17) {
+		start = pkt->l4_off + 8;
+		csum_off = pkt->l4_off + 6;
+	} else if (pkt->l4proto == 6) {
+		__u8 doff;
+
+		if (bpf_skb_load_bytes(skb, pkt->l4_off + 12, &doff, 1))
+			return 0;
+		start = pkt->l4_off + ((doff >> 4) * 4);
+		csum_off = pkt->l4_off + 16;
+	} else {
+		return 0;
+	}
+	/* a whole 16-bit word of the checksummed data, aligned to the L4 header */
+	if (len < start + 2)
+		return 0;
+	span = (len - start) / 2;
+	off = start + ((rnd >> 4) % span) * 2;
+	if (bpf_skb_load_bytes(skb, off, &word, 2))
+		return 0;
+	flipped = word ^ (__u16)(1u << (rnd & 15));
+	if (bpf_skb_store_bytes(skb, off, &flipped, 2, 0))
+		return 0;
+	/* BPF_F_MARK_MANGLED_0: an IPv4 UDP checksum of 0 means "none" */
+	return bpf_l4_csum_replace(skb, csum_off, word, flipped,
+				   2 | (pkt->l4proto == 17 ? BPF_F_MARK_MANGLED_0 : 0)) == 0;
+}
+
 static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 {
 	__u64 bits = fl_tables.active & fl_tables.dir[dir];
+	struct fl_rule_state *st;
 	struct fl_counters *cnt;
 	struct fl_rule *rule;
 	struct fl_pkt pkt;
+	__u64 now;
 	__u32 id;
 
 	if (!bits)
 		return FL_PASS;
+	if (skb->mark & FL_DUP_MARK) {
+		/* our own duplicate coming around again: let it go */
+		skb->mark &= ~FL_DUP_MARK;
+		return FL_PASS;
+	}
 	if (fl_parse(skb, &pkt))
 		return FL_PASS;
-	bits = fl_classify(&fl_tables, fl_port_bits, &pkt, bits);
+	bits = fl_classify(skb, &pkt, dir, bits);
 	if (!bits)
 		return FL_PASS;
 
 	id = fl_lowest_bit(bits) & (FL_MAX_RULES - 1);
 	rule = &fl_rules[id];
 	cnt = bpf_map_lookup_elem(&fl_counters, &id);
-	if (!cnt)
+	st = bpf_map_lookup_elem(&fl_state, &id);
+	if (!cnt || !st)
 		return FL_PASS;
-	if (bpf_ktime_get_ns() >= rule->until_ns) {
+	now = bpf_ktime_get_ns();
+	if (now >= rule->until_ns) {
 		cnt->expired++;
 		return FL_PASS;
 	}
 	cnt->matched++;
 	cnt->bytes += skb->len;
 
-	if ((rule->actions & FL_ACT_LOSS) && fl_chance(rule->loss_thresh)) {
-		cnt->acted++;
+	if ((rule->actions & FL_ACT_RATE) && fl_rate_exceeded(skb, rule, id, now)) {
+		cnt->rate_dropped++;
 		return fl_drop_silently();
+	}
+	if (rule->actions & FL_ACT_LOSS) {
+		int lost;
+
+		if (rule->loss_model == FL_LOSS_GEMODEL)
+			lost = fl_loss_gemodel(rule, st);
+		else if (rule->loss_model == FL_LOSS_4STATE)
+			lost = fl_loss_4state(rule, st);
+		else
+			lost = (__u64)fl_crand(rule, st, rule->loss_corr, &st->loss_last) <
+			       rule->loss_thresh;
+		if (lost) {
+			cnt->dropped++;
+			return fl_drop_silently();
+		}
+	}
+	if ((rule->actions & FL_ACT_CORRUPT) && (__u64)fl_rand(rule, st) < rule->corrupt_thresh &&
+	    fl_corrupt(skb, rule, st, &pkt))
+		cnt->corrupted++;
+	if ((rule->actions & FL_ACT_DUPLICATE) &&
+	    (__u64)fl_crand(rule, st, rule->dup_corr, &st->dup_last) < rule->dup_thresh) {
+		__u32 mark = skb->mark;
+
+		/* the copy goes out (or in) on the same device, marked so that
+		 * this program passes it instead of acting on it again */
+		skb->mark = mark | FL_DUP_MARK;
+		if (!bpf_clone_redirect(skb, skb->ifindex,
+					dir == FL_DIR_INGRESS ? BPF_F_INGRESS : 0))
+			cnt->duplicated++;
+		skb->mark = mark;
 	}
 	return FL_PASS;
 }

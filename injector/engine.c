@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,7 @@
 #include "injector/undo.h"
 
 #define FL_MAX_ATTACHMENTS 64
+#define FL_MAX_PREFIXES    (FL_MAX_RULES * FL_CIDRS_MAX)
 
 struct fl_engine {
 	struct fl_classifier *skel;
@@ -34,6 +36,13 @@ struct fl_engine {
 	struct fl_attachment *att[FL_MAX_ATTACHMENTS];
 	int n_att;
 	uint64_t used;			 /* rule ids in use */
+	struct fl_rule_spec specs[FL_MAX_RULES];
+	struct fl_prefix {
+		struct fl_cidr cidr;
+		int rule;
+		int live;
+	} prefixes[FL_MAX_PREFIXES];
+	int n_prefixes;
 	uint64_t end_ns[FL_MAX_RULES];	 /* per rule; 0: none */
 	uint64_t until_ns[FL_MAX_RULES]; /* last deadline written */
 	int ncpus;
@@ -67,6 +76,7 @@ int fl_engine__open(const struct fl_engine_opts *opts, struct fl_engine **out)
 		r = -errno ? -errno : -EINVAL;
 		goto fail;
 	}
+	fl_engine__protect_port(e, 22);
 	*out = e;
 	return 0;
 fail:
@@ -141,101 +151,427 @@ static uint64_t deadline(uint64_t end_ns, uint64_t now_ns, uint64_t lease_ns)
 	return end_ns && end_ns < until ? end_ns : until;
 }
 
-/* Set or clear rule id's bit in every table its spec names. */
+/* ppb -> threshold over 2^32, exact at 0 and 100% */
+static uint64_t thresh(uint32_t ppb)
+{
+	return ((uint64_t)ppb << 32) / FL_PPB_100;
+}
+
+/* ppb -> netem's 32-bit correlation scale */
+static uint32_t corr32(uint32_t ppb)
+{
+	uint64_t v = thresh(ppb);
+
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static unsigned share_buckets(uint32_t share_ppb)
+{
+	return (unsigned)(((uint64_t)share_ppb * FL_SHARE_BUCKETS + FL_PPB_100 / 2) / FL_PPB_100);
+}
+
+static int share_all(const struct fl_rule_spec *s)
+{
+	return s->share_ppb == 0 || s->share_ppb >= FL_PPB_100;
+}
+
+#define FL_APPLY(word, bit, set)                                                                   \
+	do {                                                                                       \
+		if (set)                                                                           \
+			__atomic_fetch_or(&(word), (bit), __ATOMIC_RELEASE);                       \
+		else                                                                               \
+			__atomic_fetch_and(&(word), ~(bit), __ATOMIC_RELEASE);                     \
+	} while (0)
+
+static void apply_ports(__u64 *table, const struct fl_port_set *ps, uint64_t bit, int set)
+{
+	for (unsigned i = 0; i < ps->n; i++)
+		for (uint32_t port = ps->r[i].lo; port <= ps->r[i].hi; port++)
+			FL_APPLY(table[port], bit, set);
+}
+
+/* Set or clear rule id's bit in every bitmap table its spec names. */
 static void write_bits(struct fl_engine *e, const struct fl_rule_spec *s, int id, int set)
 {
 	struct fl_classifier__bss *bss = e->skel->bss;
+	struct fl_match_tables *t = &bss->fl_tables;
 	uint64_t bit = 1ull << id;
-
-#define FL_APPLY(word)                                                                             \
-	do {                                                                                       \
-		if (set)                                                                           \
-			__atomic_fetch_or(&(word), bit, __ATOMIC_RELEASE);                         \
-		else                                                                               \
-			__atomic_fetch_and(&(word), ~bit, __ATOMIC_RELEASE);                       \
-	} while (0)
 
 	for (int d = 0; d < FL_DIR_COUNT; d++)
 		if (s->dir_mask & (1u << d))
-			FL_APPLY(bss->fl_tables.dir[d]);
+			FL_APPLY(t->dir[d], bit, set);
 	for (int p = 0; p < FL_PROTO_COUNT; p++)
 		if (s->protocol == FL_PROTOCOL_ANY || s->protocol == p)
-			FL_APPLY(bss->fl_tables.proto[p]);
+			FL_APPLY(t->proto[p], bit, set);
 	if (!s->ports.n)
-		FL_APPLY(bss->fl_tables.port_any);
-	for (unsigned i = 0; i < s->ports.n; i++)
-		for (uint32_t port = s->ports.r[i].lo; port <= s->ports.r[i].hi; port++)
-			FL_APPLY(bss->fl_port_bits[port]);
-#undef FL_APPLY
+		FL_APPLY(t->port_any, bit, set);
+	if (!s->local_ports.n)
+		FL_APPLY(t->lport_any, bit, set);
+	if (!s->remote_ports.n)
+		FL_APPLY(t->rport_any, bit, set);
+	if (!s->n_cidrs)
+		FL_APPLY(t->addr_any, bit, set);
+	if (!s->cgroup_id)
+		FL_APPLY(t->cgroup_any, bit, set);
+	if (share_all(s)) {
+		FL_APPLY(t->share_all, bit, set);
+	} else {
+		unsigned n = share_buckets(s->share_ppb);
+
+		for (unsigned b = 0; b < n && b < FL_SHARE_BUCKETS; b++)
+			FL_APPLY(bss->fl_share_bits[b], bit, set);
+	}
+	if (!s->allow_management)
+		FL_APPLY(t->mgmt_guard, bit, set);
+	apply_ports(bss->fl_port_bits, &s->ports, bit, set);
+	apply_ports(bss->fl_lport_bits, &s->local_ports, bit, set);
+	apply_ports(bss->fl_rport_bits, &s->remote_ports, bit, set);
 }
 
-struct rule_undo {
-	struct fl_rule_spec spec;
-	int id;
-};
+/* Does prefix outer contain prefix inner? */
+static int cidr_contains(const struct fl_cidr *outer, const struct fl_cidr *inner)
+{
+	if (outer->family != inner->family || outer->prefixlen > inner->prefixlen)
+		return 0;
+	for (unsigned bitpos = 0; bitpos < outer->prefixlen; bitpos++) {
+		unsigned byte = bitpos / 8, mask = 0x80u >> (bitpos % 8);
+
+		if ((outer->addr[byte] & mask) != (inner->addr[byte] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+/* Rewrite the LPM tries from the rules' prefixes: every prefix's entry holds
+ * the rules of every prefix that contains it, so that the longest match the
+ * kernel returns is the complete set. Entries of prefixes no rule has any
+ * more are deleted. */
+static int sync_addr_maps(struct fl_engine *e)
+{
+	int fd4 = bpf_map__fd(e->skel->maps.fl_addr4), fd6 = bpf_map__fd(e->skel->maps.fl_addr6);
+
+	for (int i = 0; i < e->n_prefixes; i++) {
+		struct fl_prefix *p = &e->prefixes[i];
+		uint64_t bits = 0;
+		int r;
+
+		for (int j = 0; j < e->n_prefixes; j++)
+			if (e->prefixes[j].live && cidr_contains(&e->prefixes[j].cidr, &p->cidr))
+				bits |= 1ull << e->prefixes[j].rule;
+		if (p->cidr.family == AF_INET) {
+			struct fl_lpm4_key k = {.prefixlen = p->cidr.prefixlen};
+
+			memcpy(k.addr, p->cidr.addr, 4);
+			r = bits ? bpf_map_update_elem(fd4, &k, &bits, BPF_ANY)
+				 : bpf_map_delete_elem(fd4, &k);
+		} else {
+			struct fl_lpm6_key k = {.prefixlen = p->cidr.prefixlen};
+
+			memcpy(k.addr, p->cidr.addr, 16);
+			r = bits ? bpf_map_update_elem(fd6, &k, &bits, BPF_ANY)
+				 : bpf_map_delete_elem(fd6, &k);
+		}
+		if (r && !(bits == 0 && errno == ENOENT))
+			return -errno;
+	}
+	/* forget dead prefixes once their entries are rewritten */
+	for (int i = 0; i < e->n_prefixes;)
+		if (!e->prefixes[i].live)
+			e->prefixes[i] = e->prefixes[--e->n_prefixes];
+		else
+			i++;
+	return 0;
+}
+
+static int set_prefixes(struct fl_engine *e, const struct fl_rule_spec *s, int id, int live)
+{
+	if (live) {
+		if (e->n_prefixes + (int)s->n_cidrs > FL_MAX_PREFIXES)
+			return -ENOSPC;
+		for (unsigned i = 0; i < s->n_cidrs; i++) {
+			struct fl_prefix *p = &e->prefixes[e->n_prefixes++];
+
+			p->cidr = s->cidrs[i];
+			p->rule = id;
+			p->live = 1;
+		}
+	} else {
+		for (int i = 0; i < e->n_prefixes; i++)
+			if (e->prefixes[i].rule == id)
+				e->prefixes[i].live = 0;
+	}
+	return sync_addr_maps(e);
+}
+
+/* The cgroup map entry of id holds every rule naming that cgroup. */
+static int sync_cgroup(struct fl_engine *e, uint64_t cgroup_id)
+{
+	int fd = bpf_map__fd(e->skel->maps.fl_cgroups);
+	uint64_t bits = 0;
+
+	for (int id = 0; id < FL_MAX_RULES; id++)
+		if ((e->used & (1ull << id)) && e->specs[id].cgroup_id == cgroup_id)
+			bits |= 1ull << id;
+	if (bits)
+		return bpf_map_update_elem(fd, &cgroup_id, &bits, BPF_ANY) ? -errno : 0;
+	if (bpf_map_delete_elem(fd, &cgroup_id) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* splitmix64: spreads a user's small seed over the xorshift state. */
+static uint64_t splitmix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Fresh per-CPU random-process state and token bucket for rule id. */
+static int reset_state(struct fl_engine *e, const struct fl_rule_spec *s, int id)
+{
+	struct fl_rule_state *st = calloc(e->ncpus, sizeof(*st));
+	struct fl_rate_state rs;
+	__u32 key = (__u32)id;
+	int r = 0;
+
+	if (!st)
+		return -ENOMEM;
+	for (int c = 0; c < e->ncpus; c++) {
+		uint64_t x = splitmix64(s->seed ^ ((uint64_t)c << 32) ^ (uint64_t)id);
+
+		st[c].prng = x ? x : 1;
+	}
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.fl_state), &key, st, BPF_ANY))
+		r = -errno;
+	free(st);
+	if (r)
+		return r;
+	memset(&rs, 0, sizeof(rs));
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.fl_rate), &key, &rs, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+static void zero_counters(struct fl_engine *e, int id)
+{
+	struct fl_counters *z = calloc(e->ncpus, sizeof(*z));
+	__u32 key = (__u32)id;
+
+	if (z) {
+		bpf_map_update_elem(bpf_map__fd(e->skel->maps.fl_counters), &key, z, BPF_ANY);
+		free(z);
+	}
+}
+
+static void rule_teardown(struct fl_engine *e, int id)
+{
+	struct fl_classifier__bss *bss = e->skel->bss;
+	struct fl_rule_spec *s = &e->specs[id];
+
+	/* Invisible first, then dismantled. */
+	__atomic_fetch_and(&bss->fl_tables.active, ~(1ull << id), __ATOMIC_RELEASE);
+	__atomic_store_n(&bss->fl_rules[id].until_ns, 0, __ATOMIC_RELEASE);
+	write_bits(e, s, id, 0);
+	e->used &= ~(1ull << id);
+	if (s->n_cidrs)
+		set_prefixes(e, s, id, 0);
+	if (s->cgroup_id)
+		sync_cgroup(e, s->cgroup_id);
+}
 
 static void undo_rule(void *ctx, uintptr_t arg)
 {
 	struct fl_engine *e = ctx;
-	struct rule_undo *u = (struct rule_undo *)arg;
-	struct fl_classifier__bss *bss = e->skel->bss;
+	int id = (int)arg;
 
-	/* Invisible first, then dismantled. */
-	__atomic_fetch_and(&bss->fl_tables.active, ~(1ull << u->id), __ATOMIC_RELEASE);
-	__atomic_store_n(&bss->fl_rules[u->id].until_ns, 0, __ATOMIC_RELEASE);
-	write_bits(e, &u->spec, u->id, 0);
-	e->used &= ~(1ull << u->id);
-	free(u);
+	if (e->used & (1ull << id))
+		rule_teardown(e, id);
+}
+
+int fl_engine__remove_rule(struct fl_engine *e, int id)
+{
+	if (id < 0 || id >= FL_MAX_RULES || !(e->used & (1ull << id)))
+		return -ENOENT;
+	rule_teardown(e, id);
+	return 0;
+}
+
+static int valid_ports(const struct fl_port_set *ps)
+{
+	if (ps->n > FL_PORT_RANGES_MAX)
+		return 0;
+	for (unsigned i = 0; i < ps->n; i++)
+		if (!ps->r[i].lo || ps->r[i].lo > ps->r[i].hi)
+			return 0;
+	return 1;
+}
+
+static int valid_spec(const struct fl_rule_spec *s)
+{
+	if (!s->dir_mask || (s->dir_mask & ~FL_DIRMASK_BOTH))
+		return 0;
+	if (s->protocol != FL_PROTOCOL_ANY &&
+	    (s->protocol <= FL_PROTO_OTHER || s->protocol >= FL_PROTO_COUNT))
+		return 0;
+	if (!valid_ports(&s->ports) || !valid_ports(&s->local_ports) ||
+	    !valid_ports(&s->remote_ports))
+		return 0;
+	if (s->n_cidrs > FL_CIDRS_MAX)
+		return 0;
+	for (unsigned i = 0; i < s->n_cidrs; i++)
+		if ((s->cidrs[i].family != AF_INET || s->cidrs[i].prefixlen > 32) &&
+		    (s->cidrs[i].family != AF_INET6 || s->cidrs[i].prefixlen > 128))
+			return 0;
+	if (s->share_ppb > FL_PPB_100 || s->loss.ppb > FL_PPB_100 ||
+	    s->loss.corr_ppb > FL_PPB_100 || s->duplicate.ppb > FL_PPB_100 ||
+	    s->duplicate.corr_ppb > FL_PPB_100 || s->corrupt.ppb > FL_PPB_100)
+		return 0;
+	if (s->loss.model < FL_LOSS_RANDOM || s->loss.model > FL_LOSS_4STATE)
+		return 0;
+	for (int i = 0; i < 5; i++)
+		if (s->loss.p_ppb[i] > FL_PPB_100)
+			return 0;
+	return 1;
+}
+
+void fl_loss_model_defaults(struct fl_rule_spec *s, int given)
+{
+	uint32_t *p = s->loss.p_ppb;
+
+	if (s->loss.model == FL_LOSS_GEMODEL) {
+		/* tc-netem(8): r = 100%, 1-h = 100%, 1-k = 0 */
+		if (given < 2)
+			p[1] = FL_PPB_100;
+		if (given < 3)
+			p[2] = FL_PPB_100;
+		if (given < 4)
+			p[3] = 0;
+	} else if (s->loss.model == FL_LOSS_4STATE) {
+		/* tc-netem(8): p31 = 1 - p13, p32 = 0, p23 = 1, p14 = 0 */
+		if (given < 2)
+			p[1] = FL_PPB_100 - p[0];
+		if (given < 3)
+			p[2] = 0;
+		if (given < 4)
+			p[3] = FL_PPB_100;
+		if (given < 5)
+			p[4] = 0;
+	}
+}
+
+static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
+{
+	memset(rule, 0, sizeof(*rule));
+	if (s->has_seed)
+		rule->flags |= FL_RULE_SEEDED;
+	if (s->loss.model != FL_LOSS_RANDOM || s->loss.ppb) {
+		rule->actions |= FL_ACT_LOSS;
+		rule->loss_model = (__u32)s->loss.model;
+		rule->loss_thresh = thresh(s->loss.ppb);
+		rule->loss_corr = corr32(s->loss.corr_ppb);
+		for (int i = 0; i < 5; i++)
+			rule->loss_p[i] = thresh(s->loss.p_ppb[i]);
+	}
+	if (s->duplicate.ppb) {
+		rule->actions |= FL_ACT_DUPLICATE;
+		rule->dup_thresh = thresh(s->duplicate.ppb);
+		rule->dup_corr = corr32(s->duplicate.corr_ppb);
+	}
+	if (s->corrupt.ppb) {
+		rule->actions |= FL_ACT_CORRUPT;
+		rule->corrupt_thresh = thresh(s->corrupt.ppb);
+		if (s->corrupt.payload)
+			rule->flags |= FL_RULE_CORRUPT_PAYLOAD;
+	}
+	if (s->rate.bits_per_sec) {
+		uint64_t burst = s->rate.burst_bytes;
+
+		/* default burst: 10 ms at the rate, at least 2 full-size TSO
+		 * packets (TCP hands tc up to 64 KiB at once) */
+		if (!burst) {
+			burst = s->rate.bits_per_sec / 8 / 100;
+			if (burst < 2 * 65536)
+				burst = 2 * 65536;
+		}
+		rule->actions |= FL_ACT_RATE;
+		rule->rate_ns_per_kbyte = 8ull * 1024 * 1000000000ull / s->rate.bits_per_sec;
+		rule->rate_burst_ns = (uint64_t)((double)burst * 8e9 / (double)s->rate.bits_per_sec);
+	}
 }
 
 int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, uint64_t now_ns,
 			uint64_t lease_ns, int *id_out)
 {
 	struct fl_classifier__bss *bss = e->skel->bss;
-	struct rule_undo *u;
 	struct fl_rule rule;
 	int id, r;
 
-	if (!spec->dir_mask || (spec->dir_mask & ~FL_DIRMASK_BOTH) || spec->loss_ppb > FL_PPB_100 ||
-	    spec->ports.n > FL_PORT_RANGES_MAX ||
-	    (spec->protocol != FL_PROTOCOL_ANY &&
-	     (spec->protocol <= FL_PROTO_OTHER || spec->protocol >= FL_PROTO_COUNT)))
+	if (!valid_spec(spec))
 		return -EINVAL;
-	for (unsigned i = 0; i < spec->ports.n; i++)
-		if (!spec->ports.r[i].lo || spec->ports.r[i].lo > spec->ports.r[i].hi)
-			return -EINVAL;
 	if (e->used == ~0ull)
 		return -ENOSPC;
 	id = __builtin_ctzll(~e->used);
 
-	u = calloc(1, sizeof(*u));
-	if (!u)
-		return -ENOMEM;
-	u->spec = *spec;
-	u->id = id;
-
-	memset(&rule, 0, sizeof(rule));
+	fill_rule(&rule, spec);
 	rule.until_ns = deadline(spec->end_ns, now_ns, lease_ns);
-	if (spec->loss_ppb) {
-		rule.actions |= FL_ACT_LOSS;
-		/* ppb -> threshold over 2^32, exact at 100% */
-		rule.loss_thresh = ((uint64_t)spec->loss_ppb << 32) / FL_PPB_100;
-	}
+	e->specs[id] = *spec;
+	r = reset_state(e, spec, id);
+	if (r)
+		return r;
+	zero_counters(e, id);
 	bss->fl_rules[id] = rule;
+	e->used |= 1ull << id; /* before the maps: sync_cgroup() reads it */
+	if (spec->n_cidrs) {
+		r = set_prefixes(e, spec, id, 1);
+		if (r) {
+			e->used &= ~(1ull << id);
+			set_prefixes(e, spec, id, 0);
+			return r;
+		}
+	}
+	if (spec->cgroup_id) {
+		r = sync_cgroup(e, spec->cgroup_id);
+		if (r) {
+			e->used &= ~(1ull << id);
+			if (spec->n_cidrs)
+				set_prefixes(e, spec, id, 0);
+			sync_cgroup(e, spec->cgroup_id);
+			return r;
+		}
+	}
 	write_bits(e, spec, id, 1);
+	/* visible last: every table the packet path reads is in place */
 	__atomic_fetch_or(&bss->fl_tables.active, 1ull << id, __ATOMIC_RELEASE);
-	e->used |= 1ull << id;
 	e->end_ns[id] = spec->end_ns;
 	e->until_ns[id] = rule.until_ns;
 
-	r = fl_undo_push(&e->undo, undo_rule, e, (uintptr_t)u);
+	r = fl_undo_push(&e->undo, undo_rule, e, (uintptr_t)id);
 	if (r) {
-		undo_rule(e, (uintptr_t)u);
+		rule_teardown(e, id);
 		return r;
 	}
 	if (id_out)
 		*id_out = id;
 	return 0;
+}
+
+int fl_engine__protect_port(struct fl_engine *e, uint16_t port)
+{
+	struct fl_match_tables *t = &e->skel->bss->fl_tables;
+
+	if (!port)
+		return -EINVAL;
+	for (int i = 0; i < FL_MGMT_PORTS_MAX; i++) {
+		if (t->mgmt_ports[i] == port)
+			return 0;
+		if (!t->mgmt_ports[i]) {
+			__atomic_store_n(&t->mgmt_ports[i], port, __ATOMIC_RELEASE);
+			return 0;
+		}
+	}
+	return -ENOSPC;
 }
 
 int fl_engine__renew(struct fl_engine *e, uint64_t now_ns, uint64_t lease_ns)
@@ -280,9 +616,12 @@ int fl_engine__counters(struct fl_engine *e, int id, struct fl_counters *out)
 	memset(out, 0, sizeof(*out));
 	for (int c = 0; c < e->ncpus; c++) {
 		out->matched += per_cpu[c].matched;
-		out->acted += per_cpu[c].acted;
 		out->bytes += per_cpu[c].bytes;
 		out->expired += per_cpu[c].expired;
+		out->dropped += per_cpu[c].dropped;
+		out->rate_dropped += per_cpu[c].rate_dropped;
+		out->corrupted += per_cpu[c].corrupted;
+		out->duplicated += per_cpu[c].duplicated;
 	}
 	free(per_cpu);
 	return 0;

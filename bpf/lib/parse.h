@@ -25,12 +25,16 @@
 #define FL_PULL_LEN 128
 
 struct fl_pkt {
+	__u32 saddr[4]; /* network order; IPv4 in [0] */
+	__u32 daddr[4];
 	__u16 sport; /* host order; 0 when the packet has no ports (ICMP, fragment) */
 	__u16 dport;
 	__u8 proto_class; /* enum fl_proto_class */
-	__u8 l4proto;	  /* IP protocol number */
-	__u8 family;	  /* 4 or 6 */
-	__u8 pad;
+	__u8 l4proto;     /* IP protocol number */
+	__u8 family;      /* 4 or 6 */
+	__u8 has_l4;      /* the L4 header is in this packet (not a later fragment) */
+	__u16 l4_off;     /* offset of the L4 header from the start of the frame */
+	__u16 pad;
 };
 
 static __always_inline int fl_proto_class_of(__u8 proto)
@@ -89,6 +93,10 @@ static __always_inline int fl_parse_once(struct __sk_buff *skb, struct fl_pkt *p
 		frag = (ip->frag_off & bpf_htons(0x1FFF)) != 0;
 		cur = (void *)ip + ihl;
 		pkt->family = 4;
+		pkt->saddr[0] = ip->saddr;
+		pkt->daddr[0] = ip->daddr;
+		pkt->saddr[1] = pkt->saddr[2] = pkt->saddr[3] = 0;
+		pkt->daddr[1] = pkt->daddr[2] = pkt->daddr[3] = 0;
 	} else if (h_proto == bpf_htons(FL_ETH_P_IPV6)) {
 		struct ipv6hdr *ip6 = cur;
 
@@ -96,6 +104,8 @@ static __always_inline int fl_parse_once(struct __sk_buff *skb, struct fl_pkt *p
 			return -1;
 		if (ip6->version != 6)
 			return -1;
+		__builtin_memcpy(pkt->saddr, &ip6->saddr, 16);
+		__builtin_memcpy(pkt->daddr, &ip6->daddr, 16);
 		l4 = ip6->nexthdr;
 		cur = ip6 + 1;
 #pragma unroll
@@ -135,6 +145,8 @@ static __always_inline int fl_parse_once(struct __sk_buff *skb, struct fl_pkt *p
 	pkt->proto_class = fl_proto_class_of(l4);
 	pkt->sport = 0;
 	pkt->dport = 0;
+	pkt->has_l4 = !frag;
+	pkt->l4_off = (__u16)(cur - data);
 	if (!frag && (l4 == 6 || l4 == 17)) {
 		__be16 *ports = cur;
 

@@ -45,14 +45,54 @@ struct fl_engine_opts {
 
 #define FL_PROTOCOL_ANY (-1)
 
-/* What a rule matches and does, in user-space terms. */
-struct fl_rule_spec {
-	unsigned dir_mask;	  /* FL_DIRMASK_* */
-	int protocol;		  /* FL_PROTOCOL_ANY or FL_PROTO_TCP/UDP/ICMP */
-	struct fl_port_set ports; /* n == 0: any port; else either side of the flow */
-	uint32_t loss_ppb;	  /* loss probability, parts per billion */
-	uint64_t end_ns;	  /* CLOCK_MONOTONIC end of the fault; 0: none */
+/* A remote address prefix (--cidr, --host). */
+struct fl_cidr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t prefixlen;
+	uint8_t addr[16]; /* network order; IPv4 in the first 4 bytes */
 };
+#define FL_CIDRS_MAX 16
+
+/* What a rule matches and does, in user-space terms. Zero means "not
+ * constrained" / "no such action" for every field. */
+struct fl_rule_spec {
+	/* match */
+	unsigned dir_mask;                  /* FL_DIRMASK_* */
+	int protocol;                       /* FL_PROTOCOL_ANY or FL_PROTO_TCP/UDP/ICMP */
+	struct fl_port_set ports;           /* either side of the flow */
+	struct fl_port_set local_ports;     /* this host's side */
+	struct fl_port_set remote_ports;    /* the peer's side */
+	unsigned n_cidrs;                   /* remote addresses */
+	struct fl_cidr cidrs[FL_CIDRS_MAX];
+	uint64_t cgroup_id;                 /* cgroup v2 id (inode); 0: any */
+	uint32_t share_ppb;                 /* share of flows; 0 or FL_PPB_100: all */
+	int allow_management;               /* may touch management ports */
+	/* actions */
+	struct {
+		int model; /* FL_LOSS_RANDOM, _GEMODEL, _4STATE */
+		uint32_t ppb;  /* FL_LOSS_RANDOM */
+		uint32_t corr_ppb;
+		uint32_t p_ppb[5]; /* gemodel: p, r, 1-h, 1-k; 4state: p13, p31, p32, p23, p14 */
+	} loss;
+	struct {
+		uint32_t ppb, corr_ppb;
+	} duplicate;
+	struct {
+		uint32_t ppb;
+		int payload;
+	} corrupt;
+	struct {
+		uint64_t bits_per_sec; /* 0: no rate action */
+		uint64_t burst_bytes;  /* 0: default */
+	} rate;
+	int has_seed; /* reproducible decisions from seed (per CPU) */
+	uint64_t seed;
+	uint64_t end_ns; /* CLOCK_MONOTONIC end of the fault; 0: none */
+};
+
+/* Resolve netem's defaults for the Gilbert-Elliott and 4-state models
+ * (given: how many of p_ppb[] the user wrote). */
+void fl_loss_model_defaults(struct fl_rule_spec *spec, int given);
 
 struct fl_engine;
 
@@ -71,6 +111,14 @@ int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, ui
  * end (the lease lapsed: the fault was interrupted); the deadlines are then
  * left as they are. */
 int fl_engine__renew(struct fl_engine *e, uint64_t now_ns, uint64_t lease_ns);
+
+/* Never match these ports (either side) in rules that do not allow
+ * management; port 22 is protected from the start. At most
+ * FL_MGMT_PORTS_MAX ports; applies to rules added afterwards too. */
+int fl_engine__protect_port(struct fl_engine *e, uint16_t port);
+
+/* Remove rule id (its undo step stays harmless). */
+int fl_engine__remove_rule(struct fl_engine *e, int id);
 
 /* Sum of the per-CPU counters of rule id. */
 int fl_engine__counters(struct fl_engine *e, int id, struct fl_counters *out);

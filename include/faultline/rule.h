@@ -6,7 +6,8 @@
  * assertion, so both sides agree on the layout byte for byte.
  *
  * Classification is O(1) in the number of rules: each packet field is looked
- * up once and yields a bitmap of the rules that accept that value; the
+ * up once and yields a bitmap of the rules that accept that value (a rule
+ * that does not constrain a field is in that field's *_any bitmap); the
  * bitmaps are ANDed and the lowest set bit is the rule that acts.
  */
 #ifndef FAULTLINE_RULE_H
@@ -14,6 +15,7 @@
 
 #ifndef __VMLINUX_H__
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 #endif
 
 /* Live rules per classifier instance: one bit each in a __u64 bitmap. */
@@ -33,41 +35,120 @@ enum fl_proto_class {
 	FL_PROTO_COUNT = 4,
 };
 
-/* Action bits in fl_rule.actions. */
-#define FL_ACT_LOSS (1u << 0)
+/* Action bits in fl_rule.actions, applied in this order. */
+#define FL_ACT_RATE      (1u << 0) /* token-bucket policer */
+#define FL_ACT_LOSS      (1u << 1) /* random / correlated / Markov loss */
+#define FL_ACT_CORRUPT   (1u << 2)
+#define FL_ACT_DUPLICATE (1u << 3)
 
-/* Probabilities are thresholds against bpf_get_prandom_u32(): the action
+/* Loss models (fl_rule.loss_model), netem's. */
+#define FL_LOSS_RANDOM  0 /* independent, or correlated by loss_corr */
+#define FL_LOSS_GEMODEL 1 /* Gilbert-Elliott: p, r, 1-h, 1-k */
+#define FL_LOSS_4STATE  2 /* 4-state Markov: p13, p31, p32, p23, p14 */
+
+/* fl_rule.flags */
+#define FL_RULE_SEEDED          (1u << 0) /* use the per-CPU PRNG in fl_rule_state */
+#define FL_RULE_CORRUPT_PAYLOAD (1u << 1) /* flip a payload byte, keep checksums valid */
+
+/* Probabilities are thresholds against a 32-bit random number: the event
  * fires when rand < thresh. FL_PROB_ALWAYS (2^32) makes 100% exact. */
 #define FL_PROB_ALWAYS (1ULL << 32)
+
+/* --share: flows hash to one of FL_SHARE_BUCKETS buckets (the top bits of
+ * the flow hash); a rule with share s accepts the buckets below
+ * s * FL_SHARE_BUCKETS (steps of 0.006%). A power of two, so that the
+ * bucket index is a shift the verifier can bound. */
+#define FL_SHARE_BITS    14
+#define FL_SHARE_BUCKETS (1u << FL_SHARE_BITS)
+
+/* Management ports that no rule matches unless it allows it. */
+#define FL_MGMT_PORTS_MAX 4
+
+/* The redirect-to-self duplicate carries this mark bit so the classifier
+ * passes the copy instead of classifying it again. */
+#define FL_DUP_MARK 0x80000000u
 
 struct fl_rule {
 	/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) after which the rule is inert:
 	 * min(end of the experiment, now + lease). 0 = inert. */
 	__u64 until_ns;
-	__u64 loss_thresh; /* FL_ACT_LOSS: drop when rand < loss_thresh */
-	__u32 actions;	   /* FL_ACT_* */
+	__u32 actions; /* FL_ACT_* */
+	__u32 flags;   /* FL_RULE_* */
+	/* loss */
+	__u64 loss_thresh; /* FL_LOSS_RANDOM: P(loss) */
+	__u32 loss_model;  /* FL_LOSS_* */
+	__u32 loss_corr;   /* correlation, 2^32 scale (netem's rho) */
+	__u64 loss_p[5];   /* model transition/loss probabilities, thresholds */
+	/* duplicate */
+	__u64 dup_thresh;
+	__u32 dup_corr;
+	/* corrupt */
 	__u32 pad0;
-	__u64 reserved[5];
+	__u64 corrupt_thresh;
+	/* rate: a token bucket counted in ns of transmission time, as tbf does */
+	__u64 rate_ns_per_kbyte; /* ns to send 1024 bytes at the rate */
+	__u64 rate_burst_ns;     /* bucket depth */
+	__u64 reserved[2];
 };
 
 /* Per-rule, per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, index = rule id). */
 struct fl_counters {
-	__u64 matched; /* packets classified to the rule while it was live */
-	__u64 acted;   /* packets the rule acted on (dropped, ...) */
-	__u64 bytes;   /* bytes of matched packets */
-	__u64 expired; /* packets that matched after until_ns: passed */
+	__u64 matched;      /* packets classified to the rule while it was live */
+	__u64 bytes;        /* bytes of matched packets */
+	__u64 expired;      /* packets that matched after until_ns: passed */
+	__u64 dropped;      /* by loss (or blackhole) */
+	__u64 rate_dropped; /* by the rate policer */
+	__u64 corrupted;
+	__u64 duplicated;
+	__u64 pad;
 };
 
-/* The per-field bitmaps. Port bitmaps (65536 entries) live beside them. */
+/* Per-rule, per-CPU state of the random processes. */
+struct fl_rule_state {
+	__u64 prng;     /* xorshift64* state when FL_RULE_SEEDED */
+	__u32 loss_last; /* correlation memory (netem's crndstate.last) */
+	__u32 dup_last;
+	__u32 loss_state; /* Markov state */
+	__u32 pad;
+};
+
+/* Per-rule token bucket, shared by the CPUs under a spin lock. */
+struct fl_rate_state {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 credit_ns;
+	__u64 last_ns;
+};
+
+/* The per-field bitmaps. Port, share and address tables live beside them. */
 struct fl_match_tables {
-	__u64 active;		     /* rules that exist */
+	__u64 active;                /* rules that exist */
 	__u64 dir[FL_DIR_COUNT];     /* rules per direction */
 	__u64 proto[FL_PROTO_COUNT]; /* rules accepting each protocol class */
-	__u64 port_any;		     /* rules with no port constraint */
+	__u64 port_any;              /* rules without --port */
+	__u64 lport_any;             /* rules without --local-port */
+	__u64 rport_any;             /* rules without --remote-port */
+	__u64 addr_any;              /* rules without --cidr/--host */
+	__u64 cgroup_any;            /* rules without --cgroup */
+	__u64 share_all;             /* rules that take every flow */
+	__u64 mgmt_guard;            /* rules that must not touch management ports */
+	__u16 mgmt_ports[FL_MGMT_PORTS_MAX]; /* 0 = unused slot */
+	__u64 reserved;
 };
 
-_Static_assert(sizeof(struct fl_rule) == 64, "fl_rule layout");
-_Static_assert(sizeof(struct fl_counters) == 32, "fl_counters layout");
-_Static_assert(sizeof(struct fl_match_tables) == 64, "fl_match_tables layout");
+/* LPM trie keys for remote addresses. */
+struct fl_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+struct fl_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+_Static_assert(sizeof(struct fl_rule) == 128, "fl_rule layout");
+_Static_assert(sizeof(struct fl_counters) == 64, "fl_counters layout");
+_Static_assert(sizeof(struct fl_rule_state) == 24, "fl_rule_state layout");
+_Static_assert(sizeof(struct fl_match_tables) == 128, "fl_match_tables layout");
 
 #endif /* FAULTLINE_RULE_H */

@@ -143,7 +143,7 @@ static uint32_t run(int dir, struct pkt *p, int repeat)
 
 static struct fl_rule_spec spec(unsigned dirs, int proto, uint16_t port, uint32_t loss_ppb)
 {
-	struct fl_rule_spec s = {.dir_mask = dirs, .protocol = proto, .loss_ppb = loss_ppb};
+	struct fl_rule_spec s = {.dir_mask = dirs, .protocol = proto, .loss.ppb = loss_ppb};
 
 	if (port) {
 		s.ports.n = 1;
@@ -188,7 +188,7 @@ static void udp_dport_match_is_dropped_and_counted(void **state)
 	ipv4(&p, 17, 40000, 7777, 0);
 	assert_int_equal(run(FL_DIR_EGRESS, &p, 1), DROP);
 	assert_int_equal(counters(id).matched, 1);
-	assert_int_equal(counters(id).acted, 1);
+	assert_int_equal(counters(id).dropped, 1);
 	assert_int_equal(counters(id).bytes, p.len);
 }
 
@@ -425,7 +425,7 @@ static void zero_percent_matches_without_acting(void **state)
 	ipv4(&p, 17, 40000, 7777, 0);
 	assert_int_equal(run(FL_DIR_EGRESS, &p, 100), PASS);
 	assert_int_equal(counters(id).matched, 100);
-	assert_int_equal(counters(id).acted, 0);
+	assert_int_equal(counters(id).dropped, 0);
 }
 
 static void loss_30pct_within_binomial_bound(void **state)
@@ -439,7 +439,7 @@ static void loss_30pct_within_binomial_bound(void **state)
 	id = add(spec(FL_DIRMASK_EGRESS, FL_PROTO_UDP, 7777, 300000000));
 	ipv4(&p, 17, 40000, 7777, 0);
 	run(FL_DIR_EGRESS, &p, (int)n);
-	acted = (double)counters(id).acted;
+	acted = (double)counters(id).dropped;
 	assert_int_equal(counters(id).matched, (uint64_t)n);
 	assert_true(fabs(acted - n * pr) <= z * sqrt(n * pr * (1 - pr)));
 }
@@ -459,7 +459,7 @@ static void each_of_64_rules_acts_on_its_own_port(void **state)
 	}
 	for (int i = 0; i < FL_MAX_RULES; i++) {
 		assert_int_equal(ids[i], i);
-		assert_int_equal(counters(ids[i]).acted, (uint64_t)(i + 1));
+		assert_int_equal(counters(ids[i]).dropped, (uint64_t)(i + 1));
 	}
 	/* a 65th rule does not fit */
 	struct fl_rule_spec s = spec(FL_DIRMASK_EGRESS, FL_PROTO_UDP, 1, FL_PPB_100);
