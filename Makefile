@@ -69,7 +69,7 @@ $(BUILD)/libfaultline.a: $(LIB_OBJS)
 $(BUILD)/faultline: $(CLI_OBJS) $(BUILD)/libfaultline.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: tests/%.c $(BUILD)/libfaultline.a $(HDRS)
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libfaultline.a $(HDRS) $(wildcard tests/lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultline.a $(LDLIBS) -lcmocka -o $@
 
