@@ -488,12 +488,18 @@ static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
 	if (s->rate.bits_per_sec) {
 		uint64_t burst = s->rate.burst_bytes;
 
-		/* default burst: 10 ms at the rate, at least 2 full-size TSO
-		 * packets (TCP hands tc up to 64 KiB at once) */
+		/* default burst: 10 ms at the rate, and at least two full-size
+		 * frames; where TCP may be policed, at least one 64 KiB TSO
+		 * super-packet, which tc sees whole (a smaller bucket would drop
+		 * every one of them and stall the connection) */
 		if (!burst) {
+			uint64_t min_burst = s->protocol == FL_PROTO_UDP || s->protocol == FL_PROTO_ICMP
+						 ? 2 * 1514
+						 : 65536;
+
 			burst = s->rate.bits_per_sec / 8 / 100;
-			if (burst < 2 * 65536)
-				burst = 2 * 65536;
+			if (burst < min_burst)
+				burst = min_burst;
 		}
 		rule->actions |= FL_ACT_RATE;
 		rule->rate_ns_per_kbyte = 8ull * 1024 * 1000000000ull / s->rate.bits_per_sec;

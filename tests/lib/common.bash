@@ -44,11 +44,17 @@ fl_teardown_netns() {
 ns_a() { ip netns exec "$FL_NS_A" "$@"; }
 ns_b() { ip netns exec "$FL_NS_B" "$@"; }
 
+# The cgroup v2 mount, from mountinfo (never assumed).
+cgroup2_mount() {
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' /proc/self/mountinfo
+}
+
 # fl_inject_bg ARGS...: start `faultline inject ARGS` in A in the background;
 # wait until it says it is injecting. Sets FL_INJECT_PID; output goes to
-# $BATS_TEST_TMPDIR/inject.{out,err}.
+# $BATS_TEST_TMPDIR/inject.{out,err}. nsenter (not ip netns exec, which
+# mounts a fresh /sys) keeps the host's cgroup v2 mount visible.
 fl_inject_bg() {
-	ip netns exec "$FL_NS_A" "$FAULTLINE" inject "$@" \
+	nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINE" inject "$@" \
 		>"$BATS_TEST_TMPDIR/inject.out" 2>"$BATS_TEST_TMPDIR/inject.err" &
 	FL_INJECT_PID=$!
 	FL_PIDS+=("$FL_INJECT_PID")

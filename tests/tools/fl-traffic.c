@@ -9,12 +9,18 @@
  *       max_gap_ns is the largest jump in send time between two packets in
  *       sequence order with packets missing between them, gap_end_ns the send
  *       time (CLOCK_MONOTONIC) of the first packet after it; first_seq and
- *       first_sent_ns describe the first packet received.
+ *       first_sent_ns describe the first packet received; lost and
+ *       loss_runs count the packets missing between received ones and the
+ *       runs they form (mean burst length = lost / loss_runs); corrupt counts
+ *       packets whose payload pattern is wrong. With --by-source, "sources"
+ *       maps each sender port to its packet count (one flow per port).
  *   fl-traffic send --to ADDR --port P[,P..] --count N [--rate PPS] [--size B]
- *       Send N packets to each port, interleaved, paced at PPS packets per
- *       second in total (default 20000, at most 1000000). Each payload holds a
- *       sequence number and the CLOCK_MONOTONIC send time. Prints
- *       {"sent":N,"seconds":S}.
+ *                   [--flows F]
+ *       Send N packets to each port (from each of F sockets, i.e. F flows,
+ *       default 1), interleaved, paced at PPS packets per second in total
+ *       (default 20000, at most 1000000). Each payload holds a sequence
+ *       number, the CLOCK_MONOTONIC send time, then a pattern derived from
+ *       the sequence number. Prints {"sent":N,"seconds":S}.
  *   fl-traffic kill PID      print CLOCK_MONOTONIC ns, then SIGKILL PID
  *   fl-traffic now           print CLOCK_MONOTONIC ns
  *
@@ -34,7 +40,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PORTS 64
+#define MAX_PORTS   128
+#define MAX_FLOWS   1024
+#define MAX_SOURCES 4096
+
+/* Payload bytes after the header: derived from both header fields, so that
+ * a flipped bit anywhere in the payload is detected. */
+static uint8_t pattern(uint64_t seq, uint64_t sent_ns, size_t i)
+{
+	uint64_t h = seq * 0x9e3779b97f4a7c15ull ^ sent_ns;
+
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+	h ^= h >> 31;
+	return (uint8_t)((h >> ((i % 8) * 8)) + i * 13);
+}
 
 struct payload {
 	uint64_t seq;
@@ -76,20 +96,24 @@ static void die(const char *what)
 
 struct port_stat {
 	uint64_t received, dup, last_seq, last_sent, max_gap, gap_end, first_seq, first_sent;
+	uint64_t lost, loss_runs, corrupt;
 	int seen;
+	int n_src;
+	struct {
+		uint16_t port;
+		uint64_t n;
+	} src[MAX_SOURCES];
 };
 
 static int cmd_recv(int argc, char **argv)
 {
-	static const struct option o[] = {{"port", 1, 0, 'p'},
-					  {"idle", 1, 0, 'i'},
-					  {"max-time", 1, 0, 'm'},
-					  {"ready", 1, 0, 'r'},
-					  {0}};
-	int ports[MAX_PORTS], n = 0, c, idle_ms = 500, max_s = 30;
+	static const struct option o[] = {{"port", 1, 0, 'p'},	    {"idle", 1, 0, 'i'},
+					  {"max-time", 1, 0, 'm'},  {"ready", 1, 0, 'r'},
+					  {"by-source", 0, 0, 's'}, {0}};
+	int ports[MAX_PORTS], n = 0, c, idle_ms = 500, max_s = 30, by_source = 0;
 	const char *ready = NULL;
 	struct pollfd pfd[MAX_PORTS];
-	struct port_stat st[MAX_PORTS];
+	static struct port_stat st[MAX_PORTS];
 	uint64_t start, last_rx = 0;
 
 	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
@@ -101,6 +125,8 @@ static int cmd_recv(int argc, char **argv)
 			max_s = atoi(optarg);
 		else if (c == 'r')
 			ready = optarg;
+		else if (c == 's')
+			by_source = 1;
 		else
 			return 2;
 	}
@@ -145,26 +171,54 @@ static int cmd_recv(int argc, char **argv)
 		if (r < 0 && errno != EINTR)
 			die("poll");
 		for (int i = 0; r > 0 && i < n; i++) {
+			struct sockaddr_in6 from;
+			socklen_t flen = sizeof(from);
+			uint8_t buf[2048];
 			struct payload p;
 			ssize_t len;
 
 			if (!(pfd[i].revents & POLLIN))
 				continue;
-			while ((len = recv(pfd[i].fd, &p, sizeof(p), 0)) > 0) {
+			while ((len = recvfrom(pfd[i].fd, buf, sizeof(buf), 0,
+					       (struct sockaddr *)&from, &flen)) > 0) {
 				struct port_stat *s = &st[i];
 
 				last_rx = now_ns();
 				s->received++;
+				flen = sizeof(from);
+				if (by_source) {
+					uint16_t sp = ntohs(from.sin6_port);
+					int k;
+
+					for (k = 0; k < s->n_src && s->src[k].port != sp; k++)
+						;
+					if (k == s->n_src && k < MAX_SOURCES) {
+						s->src[k].port = sp;
+						s->src[k].n = 0;
+						s->n_src++;
+					}
+					if (k < MAX_SOURCES)
+						s->src[k].n++;
+				}
 				if ((size_t)len < sizeof(p))
 					continue;
+				memcpy(&p, buf, sizeof(p));
+				for (size_t b = sizeof(p); b < (size_t)len; b++)
+					if (buf[b] != pattern(p.seq, p.sent_ns, b)) {
+						s->corrupt++;
+						break;
+					}
 				if (s->seen && p.seq <= s->last_seq) {
 					s->dup += p.seq == s->last_seq;
 					continue;
 				}
-				if (s->seen && p.seq > s->last_seq + 1 &&
-				    p.sent_ns - s->last_sent > s->max_gap) {
-					s->max_gap = p.sent_ns - s->last_sent;
-					s->gap_end = p.sent_ns;
+				if (s->seen && p.seq > s->last_seq + 1) {
+					s->lost += p.seq - s->last_seq - 1;
+					s->loss_runs++;
+					if (p.sent_ns - s->last_sent > s->max_gap) {
+						s->max_gap = p.sent_ns - s->last_sent;
+						s->gap_end = p.sent_ns;
+					}
 				}
 				if (!s->seen) {
 					s->first_seq = p.seq;
@@ -177,23 +231,38 @@ static int cmd_recv(int argc, char **argv)
 		}
 	}
 	printf("{");
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		printf("%s\"%d\":{\"received\":%llu,\"dup\":%llu,\"max_gap_ns\":%llu,"
-		       "\"gap_end_ns\":%llu,\"first_seq\":%llu,\"first_sent_ns\":%llu}",
+		       "\"gap_end_ns\":%llu,\"first_seq\":%llu,\"first_sent_ns\":%llu,"
+		       "\"lost\":%llu,\"loss_runs\":%llu,\"corrupt\":%llu",
 		       i ? "," : "", ports[i], (unsigned long long)st[i].received,
 		       (unsigned long long)st[i].dup, (unsigned long long)st[i].max_gap,
 		       (unsigned long long)st[i].gap_end, (unsigned long long)st[i].first_seq,
-		       (unsigned long long)st[i].first_sent);
+		       (unsigned long long)st[i].first_sent, (unsigned long long)st[i].lost,
+		       (unsigned long long)st[i].loss_runs, (unsigned long long)st[i].corrupt);
+		if (by_source) {
+			printf(",\"sources\":{");
+			for (int k = 0; k < st[i].n_src; k++)
+				printf("%s\"%u\":%llu", k ? "," : "", st[i].src[k].port,
+				       (unsigned long long)st[i].src[k].n);
+			printf("}");
+		}
+		printf("}");
+	}
 	printf("}\n");
 	return 0;
 }
 
 static int cmd_send(int argc, char **argv)
 {
-	static const struct option o[] = {{"to", 1, 0, 't'},	{"port", 1, 0, 'p'},
-					  {"count", 1, 0, 'c'}, {"rate", 1, 0, 'r'},
-					  {"size", 1, 0, 's'},	{0}};
-	int ports[MAX_PORTS], n = 0, c, fd, size = 64;
+	static const struct option o[] = {{"to", 1, 0, 't'},
+					  {"port", 1, 0, 'p'},
+					  {"count", 1, 0, 'c'},
+					  {"rate", 1, 0, 'r'},
+					  {"size", 1, 0, 's'},
+					  {"flows", 1, 0, 'f'},
+					  {0}};
+	int ports[MAX_PORTS], n = 0, c, fds[MAX_FLOWS], flows = 1, size = 64;
 	long count = 0, rate = 20000;
 	const char *to = NULL;
 	struct sockaddr_storage dst = {0};
@@ -212,8 +281,14 @@ static int cmd_send(int argc, char **argv)
 			rate = atol(optarg);
 		else if (c == 's')
 			size = atoi(optarg);
+		else if (c == 'f')
+			flows = atoi(optarg);
 		else
 			return 2;
+	}
+	if (flows < 1 || flows > MAX_FLOWS) {
+		fprintf(stderr, "fl-traffic send: --flows 1..%d\n", MAX_FLOWS);
+		return 2;
 	}
 	if (!to || !n || count <= 0 || count > 10000000 || rate <= 0 || rate > 1000000 ||
 	    size < (int)sizeof(struct payload) || size > (int)sizeof(buf)) {
@@ -236,12 +311,15 @@ static int cmd_send(int argc, char **argv)
 			return 2;
 		dlen = sizeof(*a);
 	}
-	fd = socket(dst.ss_family, SOCK_DGRAM, 0);
-	if (fd < 0)
-		die("socket");
+	for (int f = 0; f < flows; f++) {
+		fds[f] = socket(dst.ss_family, SOCK_DGRAM, 0);
+		if (fds[f] < 0)
+			die("socket");
+	}
 	start = now_ns();
 	for (long i = 0; i < count; i++) {
-		for (int k = 0; k < n; k++) {
+		for (int k = 0; k < n * flows; k++) {
+			int fd = fds[k / n];
 			struct payload p;
 			uint64_t due = start + seq * 1000000000ull / (uint64_t)rate;
 
@@ -255,18 +333,20 @@ static int cmd_send(int argc, char **argv)
 				}
 			}
 			if (dst.ss_family == AF_INET6)
-				((struct sockaddr_in6 *)&dst)->sin6_port = htons(ports[k]);
+				((struct sockaddr_in6 *)&dst)->sin6_port = htons(ports[k % n]);
 			else
-				((struct sockaddr_in *)&dst)->sin_port = htons(ports[k]);
+				((struct sockaddr_in *)&dst)->sin_port = htons(ports[k % n]);
 			p.seq = (uint64_t)i;
 			p.sent_ns = now_ns();
 			memcpy(buf, &p, sizeof(p));
+			for (size_t b = sizeof(p); b < (size_t)size; b++)
+				buf[b] = pattern(p.seq, p.sent_ns, b);
 			/* ENOBUFS/EPERM (a dropped send) still counts as sent */
 			sendto(fd, buf, size, 0, (struct sockaddr *)&dst, dlen);
 			seq++;
 		}
 	}
-	printf("{\"sent\":%ld,\"seconds\":%.3f}\n", count, (now_ns() - start) / 1e9);
+	printf("{\"sent\":%ld,\"seconds\":%.3f}\n", count * flows, (now_ns() - start) / 1e9);
 	return 0;
 }
 
