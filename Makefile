@@ -34,6 +34,7 @@ CLI_SRCS   := $(wildcard cli/*.c)
 CLI_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c tests/bpf/test_*.c))
 TOOLS      := $(patsubst tests/tools/%.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
+HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 HDRS       := $(wildcard include/faultline/*.h injector/*.h scenarios/*.h cli/*.h) $(SKELS)
 
@@ -77,11 +78,16 @@ $(BUILD)/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< -lm -o $@
 
+# test helpers that drive the library directly
+$(BUILD)/helpers/%: tests/helpers/%.c $(BUILD)/libfaultline.a $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultline.a $(LDLIBS) -o $@
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libfaultline.a $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) $< $(BUILD)/libfaultline.a $(LDLIBS) -o $@
 
-tools: $(TOOLS)
+tools: $(TOOLS) $(HELPERS)
 
 # The sanitizer build is what the tests exercise.
 test: deps

@@ -49,6 +49,19 @@ run_binary() {
 
 filter=("$@")
 if [ ${#filter[@]} -eq 0 ]; then
+	# the style is part of the build: clang-format clean (.clang-format)
+	echo "# clang-format"
+	if command -v clang-format >/dev/null && files=$(git ls-files '*.c' '*.h' 2>/dev/null) && [ -n "$files" ]; then
+		# shellcheck disable=SC2086
+		if clang-format --dry-run --Werror $files >"$log" 2>&1; then
+			echo "ok - every C file is clang-format clean"
+			passed=$((passed + 1))
+		else
+			head -n 40 "$log"
+			echo "not ok - clang-format disagrees (run: make format)"
+			failed=$((failed + 1))
+		fi
+	fi
 	for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_*; do
 		[ -x "$t" ] && run_binary "$t"
 	done

@@ -146,20 +146,19 @@ teardown() {
 	[ "$(jq '."7777".received' "$BATS_TEST_TMPDIR/lo")" -eq 1000 ]
 }
 
-@test "64_live_faults_each_act_on_their_own_port" {
-	local pids=() ports=()
-	for i in $(seq 0 63); do
-		nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINE" inject loss 100% --dev va --protocol udp \
-			--port $((9000 + i)) >/dev/null 2>"$BATS_TEST_TMPDIR/inj.$i" &
-		pids+=($!)
-		FL_PIDS+=($!)
-		ports+=($((9000 + i)))
-	done
-	for i in $(seq 0 63); do
-		for t in $(seq 1 200); do grep -q injecting "$BATS_TEST_TMPDIR/inj.$i" && break; sleep 0.05; done
-		grep -q injecting "$BATS_TEST_TMPDIR/inj.$i"
-	done
-	out=$(udp_phase a 10.200.0.2 "$(IFS=,; echo "${ports[*]}"),9064" 200 40000)
-	for p in "${ports[@]}"; do [ "$(received "$out" "$p")" -eq 0 ]; done
+@test "64_live_rules_in_one_classifier_each_act_on_their_own_port" {
+	nsenter --net="/run/netns/$FL_NS_A" "$FL_BUILD/helpers/fl-rules" va 64 9000 >"$BATS_TEST_TMPDIR/rules" &
+	local hpid=$!
+	FL_PIDS+=("$hpid")
+	for t in $(seq 1 200); do grep -q ready "$BATS_TEST_TMPDIR/rules" && break; sleep 0.05; done
+	grep -q ready "$BATS_TEST_TMPDIR/rules"
+	ports=$(seq -s, 9000 9064)
+	out=$(udp_phase a 10.200.0.2 "$ports" 200 40000)
+	for p in $(seq 9000 9063); do [ "$(received "$out" "$p")" -eq 0 ]; done
 	[ "$(received "$out" 9064)" -eq 200 ]
+	kill -TERM "$hpid"
+	wait "$hpid"
+	# each rule dropped exactly its own port's 200 packets
+	[ "$(tail -n 1 "$BATS_TEST_TMPDIR/rules" | jq '[.[] | select(. == 200)] | length')" -eq 64 ]
+	assert_no_residue
 }
