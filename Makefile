@@ -91,6 +91,7 @@ tools: $(TOOLS) $(HELPERS)
 
 # The sanitizer build is what the tests exercise.
 test: deps
+	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory SANITIZE=1 BUILD=build/san all tools $(patsubst $(BUILD)/%,build/san/%,$(UNIT_TESTS))
 	@tests/run.sh build/san
 

@@ -102,8 +102,8 @@ static __always_inline __u64 fl_match_addr(const struct fl_pkt *pkt, int dir, __
 	return bits & (fl_tables.addr_any | (hit ? *hit : 0));
 }
 
-static __always_inline __u64 fl_classify(struct __sk_buff *skb, const struct fl_pkt *pkt,
-					 int dir, __u64 bits)
+static __always_inline __u64 fl_classify(struct __sk_buff *skb, const struct fl_pkt *pkt, int dir,
+					 __u64 bits)
 {
 	__u16 lport = dir == FL_DIR_EGRESS ? pkt->sport : pkt->dport;
 	__u16 rport = dir == FL_DIR_EGRESS ? pkt->dport : pkt->sport;
@@ -146,7 +146,7 @@ static __always_inline int fl_rate_exceeded(struct __sk_buff *skb, const struct 
 					    __u32 id, __u64 now)
 {
 	struct fl_rate_state *rs = bpf_map_lookup_elem(&fl_rate, &id);
-	__u64 cost = ((__u64)skb->len * rule->rate_ns_per_kbyte) >> 10;
+	__u64 cost = ((__u64)skb->len * rule->rate_ns_per_mbyte) >> 20;
 	int over = 0;
 
 	if (!rs)

@@ -1,17 +1,36 @@
 /*
- * cli/inject.c - `faultline inject`: apply a fault in the foreground.
+ * cli/inject.c - `faultline inject`: apply faults in the foreground.
  *
- * The fault lives as long as this process: until --for runs out, Ctrl-C,
- * SIGTERM, or the process dies (the kernel then detaches the tcx links). While
- * healthy the process renews the rule's lease; if it finds the lease lapsed
- * (it was stopped or starved), the kernel has already ended the fault, so it
- * rolls back, says so and exits 4.
+ * The words are netem's (iproute2 tc/q_netem.c, tc-netem(8)), and one inject
+ * carries several faults at once as a netem qdisc does:
+ *
+ *   faultline inject loss 1% 25% duplicate 0.5% rate 1mbit --burst 64kb \
+ *       --protocol tcp --port 6379 --host 10.0.0.2 --for 30s
+ *
+ * argv is read in two passes. The first walks it in order and takes the
+ * fault groups: a fault word, its positional values (an optional value is
+ * taken only when it looks like a number, as netem's NEXT_IS_NUMBER does) and
+ * the options that belong to that fault (--correlation, --payload, --burst),
+ * which must follow it directly. Everything else goes, in order, to the
+ * second pass, getopt_long, for the target and timing options.
+ *
+ * Then the target is resolved (cgroup path to id, interfaces from --dev or
+ * from the routes to the addresses) before anything is touched: bad input
+ * exits 2 with one line naming the flag and the expected form, and nothing
+ * was attached.
+ *
+ * The faults live as long as this process: until --for runs out, Ctrl-C,
+ * SIGTERM, or the process dies (the kernel then detaches the tcx links).
+ * While healthy the process renews the rule's lease; if it finds the lease
+ * lapsed (it was stopped or starved), the kernel has already ended the fault,
+ * so it rolls back, says so and exits 4.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +41,42 @@
 
 #include "cli/commands.h"
 #include "faultline/engine.h"
+#include "faultline/target.h"
 #include "faultline/units.h"
 
 #define TICK_NS	  (100ull * 1000000ull)
 #define STATUS_NS (250ull * 1000000ull)
 
+/* The smallest --share: one of the FL_SHARE_BUCKETS flow-hash buckets. */
+#define SHARE_MIN_PPB (FL_PPB_100 / FL_SHARE_BUCKETS)
+
+/* Faults given, bits of inject_args.faults. */
+#define F_LOSS	    (1u << 0)
+#define F_BLACKHOLE (1u << 1)
+#define F_DUPLICATE (1u << 2)
+#define F_CORRUPT   (1u << 3)
+#define F_RATE	    (1u << 4)
+
 struct inject_args {
-	const char *fault;
-	uint32_t loss_ppb;
-	const char *dev;
-	int ifindex;
-	unsigned dir_mask;
+	struct fl_rule_spec spec;
+	unsigned faults;
+	int loss_values; /* gemodel/state: how many of p_ppb[] were written */
 	const char *direction;
-	int protocol;
 	const char *protocol_name;
-	struct fl_port_set ports;
-	const char *port_text;
-	uint64_t for_ns; /* 0: until stopped */
+	char *devs[FL_TARGET_DEVS_MAX]; /* --dev items, strdup()ed */
+	int n_devs;
+	int allow_wide;
+	const char *cgroup;    /* as written */
+	char cgroup_abs[4096]; /* resolved */
+	uint64_t for_ns;       /* 0: until stopped */
 	uint64_t lease_ns;
 	int json;
 	enum fl_attach_mode mode;
+	/* resolved interfaces */
+	int ifindexes[FL_TARGET_DEVS_MAX];
+	char ifnames[FL_TARGET_DEVS_MAX][IF_NAMESIZE];
+	int n_ifs;
+	enum fl_devs_source devs_source;
 };
 
 static volatile sig_atomic_t got_signal;
@@ -53,45 +88,93 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: faultline inject FAULT [OPTIONS]\n"
-		"\n"
-		"Apply a fault to the matching packets of one interface, in the foreground,\n"
-		"until --for runs out, Ctrl-C or SIGTERM; then roll it back. If this process\n"
-		"dies (even kill -9) the kernel removes the fault at once.\n"
-		"\n"
-		"Faults:\n"
-		"  loss PCT               drop PCT of the matching packets (\"30%%\", \"0.5%%\")\n"
-		"\n"
-		"Target:\n"
-		"  --dev IF               interface to act on (required)\n"
-		"  --direction DIR        egress (default), ingress or both\n"
-		"  --protocol PROTO       tcp, udp, icmp (ICMP and ICMPv6) or any (default)\n"
-		"  --port PORTS           either side of the flow: 80, 8000-8100, 80,443\n"
-		"\n"
-		"Timing:\n"
-		"  --for DURATION         how long (\"30s\", \"500ms\", \"2m\"); default: until "
-		"stopped\n"
-		"  --lease DURATION       the fault ends by itself this long after this process\n"
-		"                         stops renewing it (stopped, hung); default 2s\n"
-		"\n"
-		"Output:\n"
-		"  --json                 print the final summary as JSON on stdout\n"
-		"  --attach MODE          auto (default: tcx, else clsact), tcx or clsact\n"
-		"  -h, --help             this text\n"
-		"\n"
-		"Exit status: 0 when the fault ran its course or SIGTERM ended it, 2 bad input\n"
-		"(nothing applied), 4 injection failed or was interrupted by a lapsed lease\n"
-		"(rolled back), 130 Ctrl-C (rolled back).\n"
-		"\n"
-		"Example:\n"
-		"  faultline inject loss 30%% --dev eth0 --protocol udp --port 7777 --for 60s\n");
+	fprintf(
+	    f,
+	    "Usage: faultline inject FAULT [FAULT...] [OPTIONS]\n"
+	    "\n"
+	    "Apply faults to the matching packets, in the foreground, until --for runs out,\n"
+	    "Ctrl-C or SIGTERM; then roll them back. If this process dies (even kill -9)\n"
+	    "the kernel removes the faults at once. Several faults may be given, each at\n"
+	    "most once; per packet they act in the order rate, loss, corrupt, duplicate.\n"
+	    "\n"
+	    "Faults (netem's words; PCT is \"30%%\", \"0.5%%\" or a bare 30):\n"
+	    "  loss [random] PCT [CORR] [--correlation CORR]\n"
+	    "                         drop PCT of the packets; CORR correlates each decision\n"
+	    "                         with the previous one (netem's correlated loss)\n"
+	    "  loss gemodel P [R [1-H [1-K]]]\n"
+	    "                         Gilbert-Elliott: P good->bad, R bad->good (default\n"
+	    "                         100%%), 1-H loss in bad (default 100%%), 1-K loss in\n"
+	    "                         good (default 0)\n"
+	    "  loss state P13 [P31 [P32 [P23 [P14]]]]\n"
+	    "                         4-state Markov; defaults P31 = 100%% - P13, P32 = 0,\n"
+	    "                         P23 = 100%%, P14 = 0\n"
+	    "  blackhole              drop every matching packet (loss 100%%)\n"
+	    "  duplicate PCT [CORR] [--correlation CORR]\n"
+	    "                         send a copy of PCT of the packets\n"
+	    "  corrupt PCT [--payload]\n"
+	    "                         flip a random bit of PCT of the packets; --payload flips\n"
+	    "                         one in the L4 payload and keeps the checksum valid\n"
+	    "  rate RATE [--burst SIZE]\n"
+	    "                         police to RATE (\"1mbit\", \"500kbps\"): drop what is above\n"
+	    "                         it, no queueing; default burst 10ms at RATE, at least\n"
+	    "                         64kb (3028b for --protocol udp or icmp)\n"
+	    "\n"
+	    "Target (a packet must match every one given):\n"
+	    "  --dev IF[,IF...]       interfaces to act on (repeatable); default: those the\n"
+	    "                         kernel routes the --host/--cidr addresses through\n"
+	    "                         (never lo unless named)\n"
+	    "  --direction DIR        egress (default), ingress or both\n"
+	    "  --protocol PROTO       tcp, udp, icmp (ICMP and ICMPv6) or any (default)\n"
+	    "  --port PORTS           either side of the flow: 80, 8000-8100, 80,443\n"
+	    "  --local-port PORTS     this host's side of the flow\n"
+	    "  --remote-port PORTS    the peer's side of the flow\n"
+	    "  --host ADDR[,ADDR...]  remote address, IPv4 or IPv6 (repeatable)\n"
+	    "  --cidr NET/LEN[,...]   remote network, e.g. 10.0.0.0/8, fd00::/64 (repeatable;\n"
+	    "                         at most %d addresses and networks in all)\n"
+	    "  --cgroup PATH          sockets of this cgroup v2: its directory, or its path\n"
+	    "                         under the cgroup v2 mount as /proc/PID/cgroup shows it\n"
+	    "                         (/system.slice/x.service); egress only\n"
+	    "  --share PCT            only this share of the flows (chosen by flow hash,\n"
+	    "                         stable for a flow's lifetime)\n"
+	    "  --allow-management     also fault port 22 (ssh), spared by default\n"
+	    "  --allow-wide           with no --dev and no address: every interface that is up\n"
+	    "\n"
+	    "Randomness:\n"
+	    "  --seed N               reproducible decisions (0 to 2^64-1): the same packet\n"
+	    "                         sequence on the same CPU gets the same decisions\n"
+	    "\n"
+	    "Timing:\n"
+	    "  --for DURATION         how long (\"30s\", \"500ms\", \"2m\"); default: until "
+	    "stopped\n"
+	    "  --lease DURATION       the faults end by themselves this long after this process\n"
+	    "                         stops renewing them (stopped, hung); default 2s\n"
+	    "\n"
+	    "Output:\n"
+	    "  --json                 print the final summary as JSON on stdout\n"
+	    "  --attach MODE          auto (default: tcx, else clsact), tcx or clsact\n"
+	    "  -h, --help             this text\n"
+	    "\n"
+	    "Exit status: 0 when the faults ran their course or SIGTERM ended them, 2 bad\n"
+	    "input (nothing applied), 4 injection failed or was interrupted by a lapsed\n"
+	    "lease (rolled back), 130 Ctrl-C (rolled back).\n"
+	    "\n"
+	    "Examples:\n"
+	    "  faultline inject loss 30%% --dev eth0 --protocol udp --port 7777 --for 60s\n"
+	    "  faultline inject loss 1%% duplicate 0.5%% corrupt 0.1%% --host 10.0.0.2\n"
+	    "  faultline inject rate 1mbit --burst 64kb --protocol tcp --remote-port 443 --for "
+	    "1m\n",
+	    FL_CIDRS_MAX);
 }
 
-static int usage_error(const char *fmt, const char *a, const char *b)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fputs("faultline inject: ", stderr);
-	fprintf(stderr, fmt, a, b);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fputs(" (see 'faultline inject --help')\n", stderr);
 	return FL_EXIT_USAGE;
 }
@@ -104,74 +187,656 @@ static int input_error(const struct fl_error *err)
 	return FL_EXIT_USAGE;
 }
 
-static int parse_args(int argc, char **argv, struct inject_args *a)
+/* "FIELD: msg" as one input error line. */
+static int field_error(const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int field_error(const char *field, const char *fmt, ...)
 {
-	enum { O_DEV = 256, O_DIR, O_PROTO, O_PORT, O_FOR, O_LEASE, O_JSON, O_ATTACH };
-	static const struct option opts[] = {
-	    {"dev", required_argument, NULL, O_DEV},
-	    {"direction", required_argument, NULL, O_DIR},
-	    {"protocol", required_argument, NULL, O_PROTO},
-	    {"port", required_argument, NULL, O_PORT},
-	    {"for", required_argument, NULL, O_FOR},
-	    {"lease", required_argument, NULL, O_LEASE},
-	    {"json", no_argument, NULL, O_JSON},
-	    {"attach", required_argument, NULL, O_ATTACH},
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
 	struct fl_error err = {0};
-	int c, pos;
+	va_list ap;
 
-	memset(a, 0, sizeof(*a));
-	a->dir_mask = FL_DIRMASK_EGRESS;
-	a->direction = "egress";
-	a->protocol = FL_PROTOCOL_ANY;
-	a->protocol_name = "any";
-	a->lease_ns = 2000000000ull;
+	snprintf(err.field, sizeof(err.field), "%s", field);
+	va_start(ap, fmt);
+	vsnprintf(err.msg, sizeof(err.msg), fmt, ap);
+	va_end(ap);
+	return input_error(&err);
+}
+
+/* ------------------------------------------------------------------ */
+/* First pass: the fault groups                                        */
+
+/* netem's NEXT_IS_NUMBER, plus a minus sign so that "-5%" is refused as a
+ * value instead of being taken for an option. */
+static int looks_number(const char *s)
+{
+	if (*s == '-')
+		s++;
+	return (s[0] >= '0' && s[0] <= '9') || (s[0] == '.' && s[1] >= '0' && s[1] <= '9');
+}
+
+static int is_option(const char *s)
+{
+	return s[0] == '-' && s[1] && !looks_number(s);
+}
+
+/* "--name" or "--name=VALUE": 1 and *value (NULL without "="). */
+static int is_flag(const char *arg, const char *name, const char **value)
+{
+	size_t n = strlen(name);
+
+	if (strncmp(arg, name, n))
+		return 0;
+	if (arg[n] == '\0') {
+		*value = NULL;
+		return 1;
+	}
+	if (arg[n] == '=') {
+		*value = arg + n + 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The value of a per-fault option: after "=", or the next argument. */
+static int flag_value(int argc, char **argv, int *i, const char *inline_value, const char *flag,
+		      const char *expected, const char **out)
+{
+	if (inline_value) {
+		*out = inline_value;
+		return 0;
+	}
+	if (*i + 1 >= argc || is_option(argv[*i + 1]))
+		return field_error(flag, "needs a value (expected %s)", expected);
+	*out = argv[++*i];
+	return 0;
+}
+
+/* The required first value of a fault: the next argument unless there is
+ * none or it is an option. */
+static const char *required_value(int argc, char **argv, int i)
+{
+	if (i + 1 >= argc || is_option(argv[i + 1]))
+		return NULL;
+	return argv[i + 1];
+}
+
+/* "--correlation CORR" after loss PCT or duplicate PCT. */
+static int take_correlation(int argc, char **argv, int *i, const char *fault, int have_corr,
+			    uint32_t *corr)
+{
+	const char *v;
+	struct fl_error err = {0};
+	int r;
+
+	while (*i + 1 < argc && is_flag(argv[*i + 1], "--correlation", &v)) {
+		++*i;
+		if (have_corr)
+			return field_error(fault,
+					   "correlation given twice (expected '%s PCT CORR' or "
+					   "'%s PCT --correlation CORR', not both)",
+					   fault, fault);
+		r = flag_value(argc, argv, i, v, "--correlation", "a percentage such as 25%", &v);
+		if (r)
+			return r;
+		if (fl_parse_percent(v, "--correlation", corr, &err))
+			return input_error(&err);
+		have_corr = 1;
+	}
+	return 0;
+}
+
+static int parse_loss(int argc, char **argv, int *i, struct inject_args *a)
+{
+	static const char *const ge_names[] = {"p", "r", "1-h", "1-k"};
+	static const char *const st_names[] = {"p13", "p31", "p32", "p23", "p14"};
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	const char *v, *model = NULL;
+	char field[64];
+
+	if (a->faults & F_LOSS)
+		return field_error("loss", "given twice (expected each fault at most once)");
+	if (a->faults & F_BLACKHOLE)
+		return field_error("loss", "cannot be combined with blackhole, which is loss 100%% "
+					   "(expected one of them)");
+	a->faults |= F_LOSS;
+	if (*i + 1 < argc && !strcmp(argv[*i + 1], "random"))
+		++*i;
+	else if (*i + 1 < argc &&
+		 (!strcmp(argv[*i + 1], "gemodel") || !strcmp(argv[*i + 1], "state")))
+		model = argv[++*i];
+
+	if (!model) {
+		int have_corr = 0;
+
+		s->loss.model = FL_LOSS_RANDOM;
+		v = required_value(argc, argv, *i);
+		if (!v)
+			return usage_error("loss: missing PCT (expected e.g. 'loss 30%%')");
+		++*i;
+		if (fl_parse_percent(v, "loss", &s->loss.ppb, &err))
+			return input_error(&err);
+		if (*i + 1 < argc && looks_number(argv[*i + 1])) {
+			if (fl_parse_percent(argv[++*i], "loss correlation", &s->loss.corr_ppb,
+					     &err))
+				return input_error(&err);
+			have_corr = 1;
+		}
+		return take_correlation(argc, argv, i, "loss", have_corr, &s->loss.corr_ppb);
+	}
+
+	int gemodel = !strcmp(model, "gemodel"), max = gemodel ? 4 : 5, n = 0;
+	const char *const *names = gemodel ? ge_names : st_names;
+	const char *form = gemodel ? "'loss gemodel P [R [1-H [1-K]]]'"
+				   : "'loss state P13 [P31 [P32 [P23 [P14]]]]'";
+
+	s->loss.model = gemodel ? FL_LOSS_GEMODEL : FL_LOSS_4STATE;
+	snprintf(field, sizeof(field), "loss %s", model);
+	v = required_value(argc, argv, *i);
+	if (!v)
+		return field_error(field, "missing %s (expected %s, e.g. 'loss %s 1%%')",
+				   gemodel ? "P" : "P13", form, model);
+	while (*i + 1 < argc && (n == 0 || looks_number(argv[*i + 1]))) {
+		char vfield[64];
+
+		if (n == max)
+			return field_error(field,
+					   "\"%s\" is one value too many (expected at most %d: "
+					   "%s)",
+					   argv[*i + 1], max, form);
+		snprintf(vfield, sizeof(vfield), "loss %s %s", model, names[n]);
+		if (fl_parse_percent(argv[++*i], vfield, &s->loss.p_ppb[n], &err))
+			return input_error(&err);
+		n++;
+	}
+	a->loss_values = n;
+	fl_loss_model_defaults(s, n);
+	if (!gemodel) {
+		const uint32_t *p = s->loss.p_ppb;
+
+		if ((uint64_t)p[0] + p[4] > FL_PPB_100)
+			return field_error(field,
+					   "p13 + p14 is above 100%% (expected the chances of "
+					   "leaving state 1 to add up to at most 100%%)");
+		if ((uint64_t)p[1] + p[2] > FL_PPB_100)
+			return field_error(field,
+					   "p31 + p32 is above 100%% (expected the chances of "
+					   "leaving state 4 to add up to at most 100%%)");
+	}
+	if (*i + 1 < argc && is_flag(argv[*i + 1], "--correlation", &v))
+		return field_error("--correlation",
+				   "applies to 'loss PCT' (random loss), not to 'loss %s', whose "
+				   "model is its correlation",
+				   model);
+	return 0;
+}
+
+static int parse_duplicate(int argc, char **argv, int *i, struct inject_args *a)
+{
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	const char *v;
+	int have_corr = 0;
+
+	if (a->faults & F_DUPLICATE)
+		return field_error("duplicate", "given twice (expected each fault at most once)");
+	a->faults |= F_DUPLICATE;
+	v = required_value(argc, argv, *i);
+	if (!v)
+		return usage_error("duplicate: missing PCT (expected e.g. 'duplicate 1%%')");
+	++*i;
+	if (fl_parse_percent(v, "duplicate", &s->duplicate.ppb, &err))
+		return input_error(&err);
+	if (*i + 1 < argc && looks_number(argv[*i + 1])) {
+		if (fl_parse_percent(argv[++*i], "duplicate correlation", &s->duplicate.corr_ppb,
+				     &err))
+			return input_error(&err);
+		have_corr = 1;
+	}
+	return take_correlation(argc, argv, i, "duplicate", have_corr, &s->duplicate.corr_ppb);
+}
+
+static int parse_corrupt(int argc, char **argv, int *i, struct inject_args *a)
+{
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	const char *v;
+
+	if (a->faults & F_CORRUPT)
+		return field_error("corrupt", "given twice (expected each fault at most once)");
+	a->faults |= F_CORRUPT;
+	v = required_value(argc, argv, *i);
+	if (!v)
+		return usage_error("corrupt: missing PCT (expected e.g. 'corrupt 0.1%%')");
+	++*i;
+	if (fl_parse_percent(v, "corrupt", &s->corrupt.ppb, &err))
+		return input_error(&err);
+	if (*i + 1 < argc && looks_number(argv[*i + 1]))
+		return field_error("corrupt",
+				   "\"%s\": a correlation is not supported for corrupt (expected "
+				   "'corrupt PCT [--payload]')",
+				   argv[*i + 1]);
+	while (*i + 1 < argc && is_flag(argv[*i + 1], "--payload", &v)) {
+		++*i;
+		if (v)
+			return field_error("--payload", "takes no value (expected 'corrupt PCT "
+							"--payload')");
+		s->corrupt.payload = 1;
+	}
+	return 0;
+}
+
+static int parse_rate(int argc, char **argv, int *i, struct inject_args *a)
+{
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	char buf[32];
+	const char *v;
+	int have_burst = 0, r;
+
+	if (a->faults & F_RATE)
+		return field_error("rate", "given twice (expected each fault at most once)");
+	a->faults |= F_RATE;
+	v = required_value(argc, argv, *i);
+	if (!v)
+		return usage_error("rate: missing RATE (expected e.g. 'rate 1mbit')");
+	++*i;
+	if (fl_parse_rate(v, "rate", &s->rate.bits_per_sec, &err))
+		return input_error(&err);
+	if (s->rate.bits_per_sec > FL_RATE_MAX_BPS)
+		return field_error("rate",
+				   "\"%s\" is above %s, the fastest rate the policer can count "
+				   "(expected a lower rate)",
+				   v, fl_fmt_rate(FL_RATE_MAX_BPS, buf, sizeof(buf)));
+	if (s->rate.bits_per_sec < FL_RATE_MIN_BPS)
+		return field_error("rate",
+				   "\"%s\" is below %s, the slowest rate the policer counts "
+				   "(expected e.g. 1kbit or more)",
+				   v, fl_fmt_rate(FL_RATE_MIN_BPS, buf, sizeof(buf)));
+	if (*i + 1 < argc && looks_number(argv[*i + 1]))
+		return field_error("rate",
+				   "\"%s\": netem's packet overhead and cell size are not "
+				   "supported (expected 'rate RATE [--burst SIZE]')",
+				   argv[*i + 1]);
+	while (*i + 1 < argc && is_flag(argv[*i + 1], "--burst", &v)) {
+		++*i;
+		if (have_burst)
+			return field_error("--burst", "given twice (expected one size)");
+		r = flag_value(argc, argv, i, v, "--burst", "a size such as 64kb", &v);
+		if (r)
+			return r;
+		if (fl_parse_size(v, "--burst", &s->rate.burst_bytes, &err))
+			return input_error(&err);
+		have_burst = 1;
+	}
+	return 0;
+}
+
+static int parse_blackhole(int argc, char **argv, int *i, struct inject_args *a)
+{
+	if (a->faults & F_BLACKHOLE)
+		return field_error("blackhole", "given twice (expected each fault at most once)");
+	if (a->faults & F_LOSS)
+		return field_error("blackhole", "cannot be combined with loss: blackhole is loss "
+						"100%% (expected one of them)");
+	a->faults |= F_BLACKHOLE;
+	if (*i + 1 < argc && looks_number(argv[*i + 1]))
+		return field_error("blackhole",
+				   "\"%s\": blackhole takes no value, it drops every matching "
+				   "packet (expected 'blackhole', or 'loss PCT' for a share)",
+				   argv[*i + 1]);
+	a->spec.loss.model = FL_LOSS_RANDOM;
+	a->spec.loss.ppb = FL_PPB_100;
+	return 0;
+}
+
+static const struct {
+	const char *word;
+	int (*parse)(int argc, char **argv, int *i, struct inject_args *a);
+} fault_words[] = {
+    {"loss", parse_loss}, {"duplicate", parse_duplicate}, {"corrupt", parse_corrupt},
+    {"rate", parse_rate}, {"blackhole", parse_blackhole},
+};
+
+#define FAULT_WORDS "loss, duplicate, corrupt, rate or blackhole"
+
+enum {
+	O_DEV = 256,
+	O_DIR,
+	O_PROTO,
+	O_PORT,
+	O_LPORT,
+	O_RPORT,
+	O_CIDR,
+	O_HOST,
+	O_CGROUP,
+	O_SHARE,
+	O_SEED,
+	O_ALLOW_MGMT,
+	O_ALLOW_WIDE,
+	O_FOR,
+	O_LEASE,
+	O_JSON,
+	O_ATTACH,
+};
+
+static const struct option long_opts[] = {
+    {"dev", required_argument, NULL, O_DEV},
+    {"direction", required_argument, NULL, O_DIR},
+    {"protocol", required_argument, NULL, O_PROTO},
+    {"port", required_argument, NULL, O_PORT},
+    {"local-port", required_argument, NULL, O_LPORT},
+    {"remote-port", required_argument, NULL, O_RPORT},
+    {"cidr", required_argument, NULL, O_CIDR},
+    {"host", required_argument, NULL, O_HOST},
+    {"cgroup", required_argument, NULL, O_CGROUP},
+    {"share", required_argument, NULL, O_SHARE},
+    {"seed", required_argument, NULL, O_SEED},
+    {"allow-management", no_argument, NULL, O_ALLOW_MGMT},
+    {"allow-wide", no_argument, NULL, O_ALLOW_WIDE},
+    {"for", required_argument, NULL, O_FOR},
+    {"lease", required_argument, NULL, O_LEASE},
+    {"json", no_argument, NULL, O_JSON},
+    {"attach", required_argument, NULL, O_ATTACH},
+    {"help", no_argument, NULL, 'h'},
+    {0},
+};
+
+/* Does the long option arg ("--name", no "=") take its value from the next
+ * argument? Matches abbreviations as getopt_long does (an exact name, or a
+ * prefix of exactly one name); an ambiguous prefix is refused here, naming
+ * the candidates, because its value would otherwise be read as a fault. */
+static int takes_next_value(const char *arg, int *takes)
+{
+	const struct option *hit = NULL;
+	char names[256] = "";
+	size_t n, o = 0;
+	int ambiguous = 0;
+
+	*takes = 0;
+	if (strncmp(arg, "--", 2) || strchr(arg, '='))
+		return 0;
+	n = strlen(arg + 2);
+	for (const struct option *o2 = long_opts; o2->name; o2++) {
+		if (strncmp(o2->name, arg + 2, n))
+			continue;
+		if (strlen(o2->name) == n) {
+			*takes = o2->has_arg == required_argument;
+			return 0;
+		}
+		if (hit)
+			ambiguous = 1;
+		hit = o2;
+		if (o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s--%s", o ? ", " : "",
+					      o2->name);
+	}
+	if (ambiguous)
+		return usage_error("option %s is ambiguous (expected one of %s)", arg, names);
+	*takes = hit && hit->has_arg == required_argument;
+	return 0;
+}
+
+/* The per-fault options, found where no fault of theirs precedes them. */
+static int misplaced_fault_option(const char *arg)
+{
+	const char *v;
+
+	if (is_flag(arg, "--correlation", &v))
+		return field_error("--correlation",
+				   "belongs right after 'loss PCT' or 'duplicate PCT' (expected "
+				   "e.g. 'loss 5%% --correlation 25%%')");
+	if (is_flag(arg, "--payload", &v))
+		return field_error("--payload", "belongs right after 'corrupt PCT' (expected e.g. "
+						"'corrupt 1%% --payload')");
+	if (is_flag(arg, "--burst", &v))
+		return field_error("--burst", "belongs right after 'rate RATE' (expected e.g. "
+					      "'rate 1mbit --burst 64kb')");
+	return 0;
+}
+
+/* First pass: take the fault groups out of argv; the rest, in order, into
+ * rest[] (rest[0] = argv[0]) for getopt_long. */
+static int scan_faults(int argc, char **argv, struct inject_args *a, char **rest, int *n_rest)
+{
+	int i, r, takes;
+
+	*n_rest = 0;
+	rest[(*n_rest)++] = argv[0];
+	for (i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		size_t f;
+
+		if (!strcmp(arg, "--")) {
+			while (i < argc)
+				rest[(*n_rest)++] = argv[i++];
+			break;
+		}
+		if (is_option(arg)) {
+			r = misplaced_fault_option(arg);
+			if (r)
+				return r;
+			r = takes_next_value(arg, &takes);
+			if (r)
+				return r;
+			rest[(*n_rest)++] = argv[i];
+			if (takes && i + 1 < argc)
+				rest[(*n_rest)++] = argv[++i];
+			continue;
+		}
+		for (f = 0; f < sizeof(fault_words) / sizeof(fault_words[0]); f++)
+			if (!strcmp(arg, fault_words[f].word))
+				break;
+		if (f == sizeof(fault_words) / sizeof(fault_words[0])) {
+			if (!a->faults)
+				return usage_error(
+				    "unknown fault \"%s\" (expected: " FAULT_WORDS ")", arg);
+			return usage_error(
+			    "unexpected argument \"%s\" (expected a fault: " FAULT_WORDS
+			    ", or an option)",
+			    arg);
+		}
+		r = fault_words[f].parse(argc, argv, &i, a);
+		if (r)
+			return r;
+	}
+	rest[*n_rest] = NULL;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Second pass: target and timing options                              */
+
+static int add_ports(const char *text, const char *field, struct fl_port_set *set)
+{
+	struct fl_port_set more;
+	struct fl_error err = {0};
+
+	if (fl_parse_ports(text, field, &more, &err))
+		return input_error(&err);
+	if (set->n + more.n > FL_PORT_RANGES_MAX)
+		return field_error(field,
+				   "more than %d items in all (expected at most %d ports "
+				   "and ranges across every %s)",
+				   FL_PORT_RANGES_MAX, FL_PORT_RANGES_MAX, field);
+	for (unsigned k = 0; k < more.n; k++)
+		set->r[set->n++] = more.r[k];
+	return 0;
+}
+
+static int add_devs(const char *text, struct inject_args *a)
+{
+	const char *item = text, *end;
+
+	for (;; item = end + 1) {
+		end = strchr(item, ',');
+		if (!end)
+			end = item + strlen(item);
+		if (end == item)
+			return field_error("--dev",
+					   "\"%s\" has an empty item (expected IF or a list such "
+					   "as eth0,eth1)",
+					   text);
+		if (a->n_devs == FL_TARGET_DEVS_MAX)
+			return field_error("--dev", "more than %d interfaces (expected at most %d)",
+					   FL_TARGET_DEVS_MAX, FL_TARGET_DEVS_MAX);
+		a->devs[a->n_devs] = strndup(item, (size_t)(end - item));
+		if (!a->devs[a->n_devs])
+			return field_error("--dev", "out of memory");
+		a->n_devs++;
+		if (*end == '\0')
+			return 0;
+	}
+}
+
+static int parse_seed(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *p = s;
+
+	if (!*p)
+		goto bad;
+	for (; *p; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (*p < '0' || *p > '9' || v > (UINT64_MAX - d) / 10)
+			goto bad;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+bad:
+	return field_error("--seed",
+			   "\"%s\" is not a seed (expected a whole number from 0 to "
+			   "18446744073709551615)",
+			   s);
+}
+
+static int parse_share(const char *s, uint32_t *ppb)
+{
+	struct fl_error err = {0};
+	char buf[32];
+
+	if (fl_parse_percent(s, "--share", ppb, &err))
+		return input_error(&err);
+	if (*ppb == 0)
+		return field_error("--share",
+				   "\"%s\" is zero (expected a share of the flows above 0%%, up "
+				   "to 100%%)",
+				   s);
+	if (*ppb < SHARE_MIN_PPB)
+		return field_error("--share",
+				   "\"%s\" is below the smallest share, %s (flows are hashed into "
+				   "%u buckets)",
+				   s, fl_fmt_percent(SHARE_MIN_PPB, buf, sizeof(buf)),
+				   FL_SHARE_BUCKETS);
+	return 0;
+}
+
+/* Every item of the set is a management port: the rule would match nothing. */
+static int only_management(const struct fl_port_set *ps)
+{
+	if (!ps->n)
+		return 0;
+	for (unsigned k = 0; k < ps->n; k++)
+		if (ps->r[k].lo != 22 || ps->r[k].hi != 22)
+			return 0;
+	return 1;
+}
+
+static int check_ports(const struct inject_args *a, const struct fl_port_set *ps, const char *field)
+{
+	if (!ps->n)
+		return 0;
+	if (a->spec.protocol != FL_PROTO_TCP && a->spec.protocol != FL_PROTO_UDP &&
+	    a->spec.protocol != FL_PROTOCOL_ANY)
+		return usage_error("%s: ports need --protocol tcp, udp or any, not %s", field,
+				   a->protocol_name);
+	if (!a->spec.allow_management && only_management(ps))
+		return field_error(field, "22 is a management port (ssh), never faulted unless "
+					  "--allow-management is given (expected another port, or "
+					  "--allow-management)");
+	return 0;
+}
+
+static int parse_options(int n_rest, char **rest, struct inject_args *a)
+{
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	int c, r;
 
 	opterr = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(n_rest, rest, ":h", long_opts, NULL)) != -1) {
+		r = 0;
 		switch (c) {
 		case 'h':
 			usage(stdout);
 			return -1;
 		case O_DEV:
-			a->dev = optarg;
+			r = add_devs(optarg, a);
 			break;
 		case O_DIR:
 			a->direction = optarg;
 			if (!strcmp(optarg, "egress"))
-				a->dir_mask = FL_DIRMASK_EGRESS;
+				s->dir_mask = FL_DIRMASK_EGRESS;
 			else if (!strcmp(optarg, "ingress"))
-				a->dir_mask = FL_DIRMASK_INGRESS;
+				s->dir_mask = FL_DIRMASK_INGRESS;
 			else if (!strcmp(optarg, "both"))
-				a->dir_mask = FL_DIRMASK_BOTH;
+				s->dir_mask = FL_DIRMASK_BOTH;
 			else
 				return usage_error(
 				    "--direction: \"%s\" is not a direction (expected "
-				    "egress, ingress or both)%s",
-				    optarg, "");
+				    "egress, ingress or both)",
+				    optarg);
 			break;
 		case O_PROTO:
 			a->protocol_name = optarg;
 			if (!strcmp(optarg, "tcp"))
-				a->protocol = FL_PROTO_TCP;
+				s->protocol = FL_PROTO_TCP;
 			else if (!strcmp(optarg, "udp"))
-				a->protocol = FL_PROTO_UDP;
+				s->protocol = FL_PROTO_UDP;
 			else if (!strcmp(optarg, "icmp"))
-				a->protocol = FL_PROTO_ICMP;
+				s->protocol = FL_PROTO_ICMP;
 			else if (!strcmp(optarg, "any"))
-				a->protocol = FL_PROTOCOL_ANY;
+				s->protocol = FL_PROTOCOL_ANY;
 			else
 				return usage_error("--protocol: \"%s\" is not a protocol (expected "
-						   "tcp, udp, icmp or any)%s",
-						   optarg, "");
+						   "tcp, udp, icmp or any)",
+						   optarg);
 			break;
 		case O_PORT:
-			if (fl_parse_ports(optarg, "--port", &a->ports, &err))
+			r = add_ports(optarg, "--port", &s->ports);
+			break;
+		case O_LPORT:
+			r = add_ports(optarg, "--local-port", &s->local_ports);
+			break;
+		case O_RPORT:
+			r = add_ports(optarg, "--remote-port", &s->remote_ports);
+			break;
+		case O_CIDR:
+		case O_HOST:
+			if (fl_parse_cidrs(optarg, c == O_HOST ? "--host" : "--cidr", c == O_HOST,
+					   s->cidrs, &s->n_cidrs, FL_CIDRS_MAX, &err))
 				return input_error(&err);
-			a->port_text = optarg;
+			break;
+		case O_CGROUP:
+			if (a->cgroup)
+				return field_error("--cgroup", "given twice (expected one cgroup)");
+			a->cgroup = optarg;
+			break;
+		case O_SHARE:
+			r = parse_share(optarg, &s->share_ppb);
+			break;
+		case O_SEED:
+			r = parse_seed(optarg, &s->seed);
+			s->has_seed = 1;
+			break;
+		case O_ALLOW_MGMT:
+			s->allow_management = 1;
+			break;
+		case O_ALLOW_WIDE:
+			a->allow_wide = 1;
 			break;
 		case O_FOR:
 			if (fl_parse_duration(optarg, "--for", 0, &a->for_ns, &err))
@@ -183,8 +848,8 @@ static int parse_args(int argc, char **argv, struct inject_args *a)
 			if (a->lease_ns < 200000000ull)
 				return usage_error(
 				    "--lease: \"%s\" is too short (expected at least "
-				    "200ms)%s",
-				    optarg, "");
+				    "200ms)",
+				    optarg);
 			break;
 		case O_JSON:
 			a->json = 1;
@@ -199,98 +864,423 @@ static int parse_args(int argc, char **argv, struct inject_args *a)
 			else
 				return usage_error(
 				    "--attach: \"%s\" is not an attach mode (expected "
-				    "auto, tcx or clsact)%s",
-				    optarg, "");
+				    "auto, tcx or clsact)",
+				    optarg);
 			break;
 		case ':':
-			return usage_error("option %s needs a value%s", argv[optind - 1], "");
+			return usage_error("option %s needs a value", rest[optind - 1]);
 		default:
-			return usage_error("unknown option %s%s", argv[optind - 1], "");
+			return usage_error("unknown option %s", rest[optind - 1]);
 		}
+		if (r)
+			return r;
 	}
-
-	pos = optind;
-	if (pos >= argc)
-		return usage_error("missing FAULT (expected e.g. 'loss 30%%')%s%s", "", "");
-	a->fault = argv[pos++];
-	if (!strcmp(a->fault, "loss")) {
-		if (pos >= argc)
-			return usage_error("loss: missing PCT (expected e.g. 'loss 30%%')%s%s", "",
-					   "");
-		if (fl_parse_percent(argv[pos], "loss", &a->loss_ppb, &err))
-			return input_error(&err);
-		pos++;
-	} else {
-		return usage_error("unknown fault \"%s\" (expected: loss)%s", a->fault, "");
-	}
-	if (pos < argc)
-		return usage_error("unexpected argument \"%s\"%s", argv[pos], "");
-
-	if (!a->dev)
-		return usage_error("--dev is required (the interface to act on, e.g. --dev "
-				   "eth0)%s%s",
-				   "", "");
-	a->ifindex = (int)if_nametoindex(a->dev);
-	if (!a->ifindex)
-		return usage_error("--dev: no interface named \"%s\" here%s", a->dev, "");
-	if (a->ports.n && a->protocol != FL_PROTO_TCP && a->protocol != FL_PROTO_UDP &&
-	    a->protocol != FL_PROTOCOL_ANY)
-		return usage_error("--port: ports need --protocol tcp, udp or any, not %s%s",
-				   a->protocol_name, "");
+	if (optind < n_rest)
+		return usage_error("unexpected argument \"%s\"", rest[optind]);
 	return 0;
 }
 
-static void describe(const struct inject_args *a, char *buf, size_t len)
+/* Checks across fields, and the resolution of the target, still before
+ * anything is touched. */
+static int finish_args(struct inject_args *a)
 {
-	char pct[32], dur[32];
+	struct fl_error err = {0};
+	int r;
 
-	snprintf(buf, len, "loss %s on %s %s, protocol %s%s%s, %s%s",
-		 fl_fmt_percent(a->loss_ppb, pct, sizeof(pct)), a->dev, a->direction,
-		 a->protocol_name, a->port_text ? ", port " : "", a->port_text ? a->port_text : "",
-		 a->for_ns ? "for " : "until stopped",
-		 a->for_ns ? fl_fmt_duration(a->for_ns, dur, sizeof(dur)) : "");
+	if (!a->faults)
+		return usage_error("missing FAULT (expected e.g. 'loss 30%%')");
+	r = check_ports(a, &a->spec.ports, "--port");
+	if (!r)
+		r = check_ports(a, &a->spec.local_ports, "--local-port");
+	if (!r)
+		r = check_ports(a, &a->spec.remote_ports, "--remote-port");
+	if (r)
+		return r;
+	if (a->cgroup) {
+		if (a->spec.dir_mask != FL_DIRMASK_EGRESS)
+			return field_error(
+			    "--cgroup",
+			    "targets egress only, not --direction %s: on ingress the kernel "
+			    "reports the sender's cgroup on veth and none from a real NIC "
+			    "(expected --direction egress)",
+			    a->direction);
+		if (fl_cgroup_id(a->cgroup, "--cgroup", a->cgroup_abs, sizeof(a->cgroup_abs),
+				 &a->spec.cgroup_id, &err))
+			return input_error(&err);
+	}
+	r = fl_target_resolve_devs(&a->spec, (const char *const *)a->devs, a->n_devs, a->allow_wide,
+				   a->ifindexes, &a->n_ifs, &a->devs_source, &err);
+	if (r)
+		return input_error(&err);
+	for (int k = 0; k < a->n_ifs; k++)
+		if (!if_indextoname((unsigned)a->ifindexes[k], a->ifnames[k]))
+			snprintf(a->ifnames[k], sizeof(a->ifnames[k]), "if%d", a->ifindexes[k]);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct inject_args *a)
+{
+	char **rest;
+	int n_rest, r;
+
+	memset(a, 0, sizeof(*a));
+	a->spec.dir_mask = FL_DIRMASK_EGRESS;
+	a->spec.protocol = FL_PROTOCOL_ANY;
+	a->direction = "egress";
+	a->protocol_name = "any";
+	a->lease_ns = 2000000000ull;
+
+	/* --help wins over any mistake next to it */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return -1;
+		}
+	}
+	rest = calloc((size_t)argc + 1, sizeof(*rest));
+	if (!rest)
+		return field_error("inject", "out of memory");
+	r = scan_faults(argc, argv, a, rest, &n_rest);
+	if (!r)
+		r = parse_options(n_rest, rest, a);
+	free(rest);
+	if (r)
+		return r;
+	return finish_args(a);
+}
+
+static void free_args(struct inject_args *a)
+{
+	for (int k = 0; k < a->n_devs; k++)
+		free(a->devs[k]);
+	a->n_devs = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Describing faults and target                                        */
+
+/* Sizes in the units fl_parse_size() reads back: "128kb", "1500b". */
+static const char *fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	if (bytes && bytes % (1024 * 1024) == 0)
+		snprintf(buf, len, "%llumb", (unsigned long long)(bytes / (1024 * 1024)));
+	else if (bytes && bytes % 1024 == 0)
+		snprintf(buf, len, "%llukb", (unsigned long long)(bytes / 1024));
+	else
+		snprintf(buf, len, "%llub", (unsigned long long)bytes);
+	return buf;
+}
+
+static const char *fmt_ports(const struct fl_port_set *ps, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned k = 0; k < ps->n && o < len; k++) {
+		if (ps->r[k].lo == ps->r[k].hi)
+			o += (size_t)snprintf(buf + o, len - o, "%s%u", k ? "," : "", ps->r[k].lo);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%u-%u", k ? "," : "",
+					      ps->r[k].lo, ps->r[k].hi);
+	}
+	return buf;
+}
+
+/* Append printf output to buf at *o, never past len. */
+static void append(char *buf, size_t len, size_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, len - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o += (size_t)n < len - *o ? (size_t)n : len - *o - 1;
+}
+
+/* "loss 1% correlation 25%, duplicate 0.5%, rate 1mbit burst 128kb" */
+static void describe_faults(const struct inject_args *a, char *buf, size_t len)
+{
+	const struct fl_rule_spec *s = &a->spec;
+	char p1[32], p2[32];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (a->faults & F_RATE)
+		append(buf, len, &o, "%srate %s burst %s", o ? ", " : "",
+		       fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)),
+		       fmt_size(fl_rate_burst(s), p2, sizeof(p2)));
+	if (a->faults & F_BLACKHOLE) {
+		append(buf, len, &o, "%sblackhole", o ? ", " : "");
+	} else if ((a->faults & F_LOSS) && s->loss.model == FL_LOSS_RANDOM) {
+		append(buf, len, &o, "%sloss %s", o ? ", " : "",
+		       fl_fmt_percent(s->loss.ppb, p1, sizeof(p1)));
+		if (s->loss.corr_ppb)
+			append(buf, len, &o, " correlation %s",
+			       fl_fmt_percent(s->loss.corr_ppb, p1, sizeof(p1)));
+	} else if (a->faults & F_LOSS) {
+		static const char *const ge[] = {"p", "r", "1-h", "1-k"};
+		static const char *const st[] = {"p13", "p31", "p32", "p23", "p14"};
+		int gemodel = s->loss.model == FL_LOSS_GEMODEL;
+
+		append(buf, len, &o, "%sloss %s", o ? ", " : "", gemodel ? "gemodel" : "state");
+		for (int k = 0; k < (gemodel ? 4 : 5); k++)
+			append(buf, len, &o, " %s %s", gemodel ? ge[k] : st[k],
+			       fl_fmt_percent(s->loss.p_ppb[k], p1, sizeof(p1)));
+	}
+	if (a->faults & F_CORRUPT)
+		append(buf, len, &o, "%scorrupt %s%s", o ? ", " : "",
+		       fl_fmt_percent(s->corrupt.ppb, p1, sizeof(p1)),
+		       s->corrupt.payload ? " payload" : "");
+	if (a->faults & F_DUPLICATE) {
+		append(buf, len, &o, "%sduplicate %s", o ? ", " : "",
+		       fl_fmt_percent(s->duplicate.ppb, p1, sizeof(p1)));
+		if (s->duplicate.corr_ppb)
+			append(buf, len, &o, " correlation %s",
+			       fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
+	}
+}
+
+static void describe_devs(const struct inject_args *a, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (int k = 0; k < a->n_ifs; k++)
+		append(buf, len, &o, "%s%s", k ? "," : "", a->ifnames[k]);
+}
+
+/* "on va egress, protocol udp, port 7777, remote 10.0.0.0/8, for 1m" */
+static void describe_target(const struct inject_args *a, char *buf, size_t len)
+{
+	const struct fl_rule_spec *s = &a->spec;
+	char devs[FL_TARGET_DEVS_MAX * IF_NAMESIZE], t[256];
+	size_t o = 0;
+
+	describe_devs(a, devs, sizeof(devs));
+	append(buf, len, &o, "on %s %s%s, protocol %s", devs, a->direction,
+	       a->devs_source == FL_DEVS_ROUTES ? " (routed)"
+	       : a->devs_source == FL_DEVS_WIDE ? " (every interface up)"
+						: "",
+	       a->protocol_name);
+	if (s->ports.n)
+		append(buf, len, &o, ", port %s", fmt_ports(&s->ports, t, sizeof(t)));
+	if (s->local_ports.n)
+		append(buf, len, &o, ", local port %s", fmt_ports(&s->local_ports, t, sizeof(t)));
+	if (s->remote_ports.n)
+		append(buf, len, &o, ", remote port %s", fmt_ports(&s->remote_ports, t, sizeof(t)));
+	for (unsigned k = 0; k < s->n_cidrs; k++) {
+		const struct fl_cidr *c = &s->cidrs[k];
+		int host = c->prefixlen == (c->family == AF_INET ? 32 : 128);
+
+		append(buf, len, &o, "%s%s", k ? "," : ", remote ",
+		       fl_fmt_cidr(c, !host, t, sizeof(t)));
+	}
+	if (a->cgroup)
+		append(buf, len, &o, ", cgroup %s (id %llu)", a->cgroup_abs,
+		       (unsigned long long)s->cgroup_id);
+	if (s->share_ppb && s->share_ppb < FL_PPB_100)
+		append(buf, len, &o, ", %s of flows", fl_fmt_percent(s->share_ppb, t, sizeof(t)));
+	if (s->has_seed)
+		append(buf, len, &o, ", seed %llu", (unsigned long long)s->seed);
+	if (s->allow_management)
+		append(buf, len, &o, ", management ports included");
+	if (a->for_ns)
+		append(buf, len, &o, ", for %s", fl_fmt_duration(a->for_ns, t, sizeof(t)));
+	else
+		append(buf, len, &o, ", until stopped");
+}
+
+static double pct_of(uint64_t n, uint64_t of)
+{
+	return of ? 100.0 * (double)n / (double)of : 0.0;
+}
+
+/* " dropped 3 (3.00%) duplicated 1 (1.00%)": one figure per active action. */
+static void describe_counts(const struct inject_args *a, const struct fl_counters *c,
+			    const char *sep, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	if (a->faults & F_RATE)
+		append(buf, len, &o, "%srate-dropped %llu (%.2f%%)", sep,
+		       (unsigned long long)c->rate_dropped, pct_of(c->rate_dropped, c->matched));
+	if (a->faults & (F_LOSS | F_BLACKHOLE))
+		append(buf, len, &o, "%sdropped %llu (%.2f%%)", sep, (unsigned long long)c->dropped,
+		       pct_of(c->dropped, c->matched));
+	if (a->faults & F_CORRUPT)
+		append(buf, len, &o, "%scorrupted %llu (%.2f%%)", sep,
+		       (unsigned long long)c->corrupted, pct_of(c->corrupted, c->matched));
+	if (a->faults & F_DUPLICATE)
+		append(buf, len, &o, "%sduplicated %llu (%.2f%%)", sep,
+		       (unsigned long long)c->duplicated, pct_of(c->duplicated, c->matched));
 }
 
 static void status_line(const struct inject_args *a, const struct fl_counters *c, uint64_t now,
 			uint64_t end)
 {
-	char left[32] = "until stopped";
+	char left[32] = "until stopped", devs[FL_TARGET_DEVS_MAX * IF_NAMESIZE], counts[256];
 
 	if (end)
 		snprintf(left, sizeof(left), "%.1fs left", now < end ? (end - now) / 1e9 : 0.0);
-	fprintf(stderr, "\r\033[K[faultline] loss on %s: %s | matched %llu dropped %llu (%.2f%%)",
-		a->dev, left, (unsigned long long)c->matched, (unsigned long long)c->acted,
-		c->matched ? 100.0 * c->acted / c->matched : 0.0);
+	describe_devs(a, devs, sizeof(devs));
+	describe_counts(a, c, " ", counts, sizeof(counts));
+	fprintf(stderr, "\r\033[K[faultline] %s: %s | matched %llu%s", devs, left,
+		(unsigned long long)c->matched, counts);
 	fflush(stderr);
+}
+
+static double pct_number(uint32_t ppb)
+{
+	return ppb / 1e7;
+}
+
+static cJSON *faults_json(const struct inject_args *a)
+{
+	const struct fl_rule_spec *s = &a->spec;
+	cJSON *arr = cJSON_CreateArray(), *f;
+	char buf[32];
+
+	if (a->faults & F_RATE) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "rate");
+		cJSON_AddStringToObject(f, "rate",
+					fl_fmt_rate(s->rate.bits_per_sec, buf, sizeof(buf)));
+		cJSON_AddNumberToObject(f, "bits_per_sec", (double)s->rate.bits_per_sec);
+		cJSON_AddNumberToObject(f, "burst_bytes", (double)fl_rate_burst(s));
+		cJSON_AddBoolToObject(f, "burst_default", !s->rate.burst_bytes);
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & (F_LOSS | F_BLACKHOLE)) {
+		f = cJSON_CreateObject();
+		if (a->faults & F_BLACKHOLE) {
+			cJSON_AddStringToObject(f, "type", "blackhole");
+			cJSON_AddNumberToObject(f, "percent", 100);
+		} else if (s->loss.model == FL_LOSS_RANDOM) {
+			cJSON_AddStringToObject(f, "type", "loss");
+			cJSON_AddStringToObject(f, "model", "random");
+			cJSON_AddNumberToObject(f, "percent", pct_number(s->loss.ppb));
+			cJSON_AddNumberToObject(f, "correlation", pct_number(s->loss.corr_ppb));
+		} else {
+			static const char *const ge[] = {"p", "r", "1-h", "1-k"};
+			static const char *const st[] = {"p13", "p31", "p32", "p23", "p14"};
+			int gemodel = s->loss.model == FL_LOSS_GEMODEL;
+
+			cJSON_AddStringToObject(f, "type", "loss");
+			cJSON_AddStringToObject(f, "model", gemodel ? "gemodel" : "state");
+			for (int k = 0; k < (gemodel ? 4 : 5); k++)
+				cJSON_AddNumberToObject(f, gemodel ? ge[k] : st[k],
+							pct_number(s->loss.p_ppb[k]));
+		}
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & F_CORRUPT) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "corrupt");
+		cJSON_AddNumberToObject(f, "percent", pct_number(s->corrupt.ppb));
+		cJSON_AddBoolToObject(f, "payload", s->corrupt.payload);
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & F_DUPLICATE) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "duplicate");
+		cJSON_AddNumberToObject(f, "percent", pct_number(s->duplicate.ppb));
+		cJSON_AddNumberToObject(f, "correlation", pct_number(s->duplicate.corr_ppb));
+		cJSON_AddItemToArray(arr, f);
+	}
+	return arr;
+}
+
+static void add_ports_json(cJSON *o, const char *key, const struct fl_port_set *ps)
+{
+	char buf[512];
+
+	if (ps->n)
+		cJSON_AddStringToObject(o, key, fmt_ports(ps, buf, sizeof(buf)));
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+static cJSON *target_json(const struct inject_args *a)
+{
+	static const char *const sources[] = {
+	    [FL_DEVS_NAMED] = "dev", [FL_DEVS_ROUTES] = "routes", [FL_DEVS_WIDE] = "allow_wide"};
+	const struct fl_rule_spec *s = &a->spec;
+	cJSON *t = cJSON_CreateObject(), *arr;
+	char buf[64];
+
+	arr = cJSON_AddArrayToObject(t, "devices");
+	for (int k = 0; k < a->n_ifs; k++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(a->ifnames[k]));
+	cJSON_AddStringToObject(t, "devices_from", sources[a->devs_source]);
+	cJSON_AddStringToObject(t, "direction", a->direction);
+	cJSON_AddStringToObject(t, "protocol", a->protocol_name);
+	add_ports_json(t, "port", &s->ports);
+	add_ports_json(t, "local_port", &s->local_ports);
+	add_ports_json(t, "remote_port", &s->remote_ports);
+	arr = cJSON_AddArrayToObject(t, "cidrs");
+	for (unsigned k = 0; k < s->n_cidrs; k++)
+		cJSON_AddItemToArray(
+		    arr, cJSON_CreateString(fl_fmt_cidr(&s->cidrs[k], 1, buf, sizeof(buf))));
+	if (a->cgroup) {
+		cJSON *cg = cJSON_AddObjectToObject(t, "cgroup");
+
+		cJSON_AddStringToObject(cg, "path", a->cgroup);
+		cJSON_AddStringToObject(cg, "resolved", a->cgroup_abs);
+		cJSON_AddNumberToObject(cg, "id", (double)s->cgroup_id);
+	} else {
+		cJSON_AddNullToObject(t, "cgroup");
+	}
+	cJSON_AddNumberToObject(t, "share_percent",
+				s->share_ppb ? pct_number(s->share_ppb) : 100.0);
+	/* a u64 does not fit a JSON number exactly: a decimal string */
+	if (s->has_seed) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)s->seed);
+		cJSON_AddStringToObject(t, "seed", buf);
+	} else {
+		cJSON_AddNullToObject(t, "seed");
+	}
+	cJSON_AddBoolToObject(t, "allow_management", s->allow_management);
+	cJSON_AddBoolToObject(t, "allow_wide", a->allow_wide);
+	return t;
 }
 
 static void print_summary(const struct inject_args *a, const struct fl_counters *c,
 			  const char *ended, double secs, const char *mode, int rolled_back)
 {
-	char pct[32];
+	char faults[512], devs[FL_TARGET_DEVS_MAX * IF_NAMESIZE], counts[256], buf[32];
 
 	if (a->json) {
-		cJSON *o = cJSON_CreateObject(), *t, *k;
+		cJSON *o = cJSON_CreateObject(), *k;
 		char *s;
 
-		cJSON_AddStringToObject(o, "fault", "loss");
-		cJSON_AddNumberToObject(o, "percent", a->loss_ppb / 1e7);
-		t = cJSON_AddObjectToObject(o, "target");
-		cJSON_AddStringToObject(t, "dev", a->dev);
-		cJSON_AddStringToObject(t, "direction", a->direction);
-		cJSON_AddStringToObject(t, "protocol", a->protocol_name);
-		if (a->port_text)
-			cJSON_AddStringToObject(t, "port", a->port_text);
+		cJSON_AddItemToObject(o, "faults", faults_json(a));
+		cJSON_AddItemToObject(o, "target", target_json(a));
+		if (a->for_ns)
+			cJSON_AddStringToObject(o, "for",
+						fl_fmt_duration(a->for_ns, buf, sizeof(buf)));
 		else
-			cJSON_AddNullToObject(t, "port");
+			cJSON_AddNullToObject(o, "for");
+		cJSON_AddStringToObject(o, "lease", fl_fmt_duration(a->lease_ns, buf, sizeof(buf)));
 		cJSON_AddStringToObject(o, "attach", mode);
 		cJSON_AddStringToObject(o, "ended", ended);
 		cJSON_AddNumberToObject(o, "seconds", round(secs * 1000) / 1000);
 		cJSON_AddBoolToObject(o, "rolled_back", rolled_back);
 		k = cJSON_AddObjectToObject(o, "counters");
 		cJSON_AddNumberToObject(k, "matched", (double)c->matched);
-		cJSON_AddNumberToObject(k, "dropped", (double)c->acted);
 		cJSON_AddNumberToObject(k, "bytes", (double)c->bytes);
+		cJSON_AddNumberToObject(k, "dropped", (double)c->dropped);
+		cJSON_AddNumberToObject(k, "rate_dropped", (double)c->rate_dropped);
+		cJSON_AddNumberToObject(k, "corrupted", (double)c->corrupted);
+		cJSON_AddNumberToObject(k, "duplicated", (double)c->duplicated);
 		cJSON_AddNumberToObject(k, "after_deadline", (double)c->expired);
 		s = cJSON_Print(o);
 		if (s)
@@ -299,29 +1289,41 @@ static void print_summary(const struct inject_args *a, const struct fl_counters 
 		cJSON_Delete(o);
 		return;
 	}
-	printf("faultline: loss %s on %s ended after %.1fs (%s); rolled back\n",
-	       fl_fmt_percent(a->loss_ppb, pct, sizeof(pct)), a->dev, secs, ended);
-	printf("  matched %llu packets (%llu bytes), dropped %llu (%.2f%%)\n",
-	       (unsigned long long)c->matched, (unsigned long long)c->bytes,
-	       (unsigned long long)c->acted, c->matched ? 100.0 * c->acted / c->matched : 0.0);
+	describe_faults(a, faults, sizeof(faults));
+	describe_devs(a, devs, sizeof(devs));
+	describe_counts(a, c, ", ", counts, sizeof(counts));
+	printf("faultline: %s on %s ended after %.1fs (%s); rolled back\n", faults, devs, secs,
+	       ended);
+	printf("  matched %llu packets (%llu bytes)%s\n", (unsigned long long)c->matched,
+	       (unsigned long long)c->bytes, counts);
+	if (c->expired)
+		printf("  %llu packets matched after the deadline and passed untouched\n",
+		       (unsigned long long)c->expired);
 }
 
-int fl_cmd_inject(int argc, char **argv)
+/* ------------------------------------------------------------------ */
+
+/* The name of an interface of the target that has gone, or NULL. */
+static const char *gone_device(const struct inject_args *a)
+{
+	char name[IF_NAMESIZE];
+
+	for (int k = 0; k < a->n_ifs; k++)
+		if (!if_indextoname((unsigned)a->ifindexes[k], name))
+			return a->ifnames[k];
+	return NULL;
+}
+
+static int run(struct inject_args *a)
 {
 	struct fl_engine_opts eopts = {.sz = sizeof(eopts)};
-	struct fl_rule_spec spec = {0};
 	struct fl_counters cnt = {0};
-	struct inject_args a;
 	struct fl_engine *e = NULL;
 	struct sigaction sa;
 	uint64_t start, end, now, next_status = 0;
-	const char *ended = "expired";
+	const char *ended = "expired", *mode;
 	int tty = isatty(STDERR_FILENO), r, rule_id, code = FL_EXIT_OK, leftovers;
-	char desc[256], lease[32];
-
-	r = parse_args(argc, argv, &a);
-	if (r)
-		return r < 0 ? FL_EXIT_OK : r;
+	char faults[512], target[2048], lease[32];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -334,37 +1336,37 @@ int fl_cmd_inject(int argc, char **argv)
 		fl_cli_err("removed %d leftover clsact filter(s) of a faultline that died",
 			   leftovers);
 
-	eopts.mode = a.mode;
+	eopts.mode = a->mode;
 	r = fl_engine__open(&eopts, &e);
 	if (r) {
 		fl_cli_err("cannot load the classifier: %s%s", strerror(-r),
 			   r == -EPERM ? " (faultline needs root: CAP_BPF and CAP_NET_ADMIN)" : "");
 		return FL_EXIT_INJECT;
 	}
-	r = fl_engine__attach(e, a.ifindex, a.dir_mask);
-	if (r) {
-		fl_cli_err("cannot attach to %s: %s; nothing applied", a.dev, strerror(-r));
-		fl_engine__close(e);
-		return FL_EXIT_INJECT;
+	for (int k = 0; k < a->n_ifs; k++) {
+		r = fl_engine__attach(e, a->ifindexes[k], a->spec.dir_mask);
+		if (r) {
+			fl_cli_err("cannot attach to %s: %s; rolled back, nothing applied",
+				   a->ifnames[k], strerror(-r));
+			fl_engine__close(e);
+			return FL_EXIT_INJECT;
+		}
 	}
 
 	start = fl_now_ns();
-	end = a.for_ns ? start + a.for_ns : 0;
-	spec.dir_mask = a.dir_mask;
-	spec.protocol = a.protocol;
-	spec.ports = a.ports;
-	spec.loss_ppb = a.loss_ppb;
-	spec.end_ns = end;
-	r = fl_engine__add_rule(e, &spec, start, a.lease_ns, &rule_id);
+	end = a->for_ns ? start + a->for_ns : 0;
+	a->spec.end_ns = end;
+	r = fl_engine__add_rule(e, &a->spec, start, a->lease_ns, &rule_id);
 	if (r) {
 		fl_cli_err("cannot install the rule: %s; rolled back", strerror(-r));
 		fl_engine__close(e);
 		return FL_EXIT_INJECT;
 	}
-	describe(&a, desc, sizeof(desc));
-	fprintf(stderr, "faultline: injecting %s (%s, lease %s)%s\n", desc,
-		fl_engine__attach_mode(e), fl_fmt_duration(a.lease_ns, lease, sizeof(lease)),
-		tty ? "; Ctrl-C to stop" : "");
+	describe_faults(a, faults, sizeof(faults));
+	describe_target(a, target, sizeof(target));
+	fl_fmt_duration(a->lease_ns, lease, sizeof(lease));
+	fprintf(stderr, "faultline: injecting %s %s (%s, lease %s)%s\n", faults, target,
+		fl_engine__attach_mode(e), lease, tty ? "; Ctrl-C to stop" : "");
 
 	for (;;) {
 		struct timespec ts;
@@ -376,12 +1378,15 @@ int fl_cmd_inject(int argc, char **argv)
 		if (end && now >= end)
 			break;
 		if (fl_engine__check(e) == -ENODEV) {
-			fl_cli_err("%s went away while the fault was active", a.dev);
+			const char *gone = gone_device(a);
+
+			fl_cli_err("%s went away while the fault was active",
+				   gone ? gone : "an interface");
 			ended = "device_gone";
 			code = FL_EXIT_INJECT;
 			break;
 		}
-		if (fl_engine__renew(e, now, a.lease_ns) == -ETIME) {
+		if (fl_engine__renew(e, now, a->lease_ns) == -ETIME) {
 			fl_cli_err("the lease lapsed: this process was stopped or starved for "
 				   "more than %s, so the kernel ended the fault",
 				   lease);
@@ -389,9 +1394,9 @@ int fl_cmd_inject(int argc, char **argv)
 			code = FL_EXIT_INJECT;
 			break;
 		}
-		if (tty && !a.json && now >= next_status) {
+		if (tty && !a->json && now >= next_status) {
 			fl_engine__counters(e, rule_id, &cnt);
-			status_line(&a, &cnt, now, end);
+			status_line(a, &cnt, now, end);
 			next_status = now + STATUS_NS;
 		}
 		wake = now + TICK_NS;
@@ -410,10 +1415,29 @@ int fl_cmd_inject(int argc, char **argv)
 
 	fl_engine__counters(e, rule_id, &cnt);
 	now = fl_now_ns();
-	const char *mode = fl_engine__attach_mode(e);
+	mode = fl_engine__attach_mode(e);
 	fl_engine__close(e);
-	if (tty && !a.json)
+	if (tty && !a->json)
 		fputs("\r\033[K", stderr);
-	print_summary(&a, &cnt, ended, (now - start) / 1e9, mode, 1);
+	print_summary(a, &cnt, ended, (now - start) / 1e9, mode, 1);
 	return code;
+}
+
+int fl_cmd_inject(int argc, char **argv)
+{
+	struct inject_args *a = calloc(1, sizeof(*a));
+	int r;
+
+	if (!a) {
+		fl_cli_err("out of memory");
+		return FL_EXIT_INJECT;
+	}
+	r = parse_args(argc, argv, a);
+	if (r == 0)
+		r = run(a);
+	else if (r < 0)
+		r = FL_EXIT_OK; /* --help */
+	free_args(a);
+	free(a);
+	return r;
 }

@@ -25,7 +25,7 @@
 #include "injector/undo.h"
 
 #define FL_MAX_ATTACHMENTS 64
-#define FL_MAX_PREFIXES    (FL_MAX_RULES * FL_CIDRS_MAX)
+#define FL_MAX_PREFIXES	   (FL_MAX_RULES * FL_CIDRS_MAX)
 
 struct fl_engine {
 	struct fl_classifier *skel;
@@ -35,7 +35,7 @@ struct fl_engine {
 	enum fl_attach_mode last_mode;
 	struct fl_attachment *att[FL_MAX_ATTACHMENTS];
 	int n_att;
-	uint64_t used;			 /* rule ids in use */
+	uint64_t used; /* rule ids in use */
 	struct fl_rule_spec specs[FL_MAX_RULES];
 	struct fl_prefix {
 		struct fl_cidr cidr;
@@ -430,6 +430,9 @@ static int valid_spec(const struct fl_rule_spec *s)
 		return 0;
 	if (s->loss.model < FL_LOSS_RANDOM || s->loss.model > FL_LOSS_4STATE)
 		return 0;
+	if (s->rate.bits_per_sec &&
+	    (s->rate.bits_per_sec < FL_RATE_MIN_BPS || s->rate.bits_per_sec > FL_RATE_MAX_BPS))
+		return 0;
 	for (int i = 0; i < 5; i++)
 		if (s->loss.p_ppb[i] > FL_PPB_100)
 			return 0;
@@ -461,6 +464,19 @@ void fl_loss_model_defaults(struct fl_rule_spec *s, int given)
 	}
 }
 
+uint64_t fl_rate_burst(const struct fl_rule_spec *s)
+{
+	/* a smaller bucket than one TSO super-packet (which tc sees whole)
+	 * would drop every one of them and stall the connection */
+	uint64_t min_burst =
+	    s->protocol == FL_PROTO_UDP || s->protocol == FL_PROTO_ICMP ? 2 * 1514 : 65536;
+	uint64_t burst = s->rate.bits_per_sec / 8 / 100;
+
+	if (s->rate.burst_bytes)
+		return s->rate.burst_bytes;
+	return burst < min_burst ? min_burst : burst;
+}
+
 static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
 {
 	memset(rule, 0, sizeof(*rule));
@@ -486,24 +502,12 @@ static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
 			rule->flags |= FL_RULE_CORRUPT_PAYLOAD;
 	}
 	if (s->rate.bits_per_sec) {
-		uint64_t burst = s->rate.burst_bytes;
+		uint64_t burst = fl_rate_burst(s);
 
-		/* default burst: 10 ms at the rate, and at least two full-size
-		 * frames; where TCP may be policed, at least one 64 KiB TSO
-		 * super-packet, which tc sees whole (a smaller bucket would drop
-		 * every one of them and stall the connection) */
-		if (!burst) {
-			uint64_t min_burst = s->protocol == FL_PROTO_UDP || s->protocol == FL_PROTO_ICMP
-						 ? 2 * 1514
-						 : 65536;
-
-			burst = s->rate.bits_per_sec / 8 / 100;
-			if (burst < min_burst)
-				burst = min_burst;
-		}
 		rule->actions |= FL_ACT_RATE;
-		rule->rate_ns_per_kbyte = 8ull * 1024 * 1000000000ull / s->rate.bits_per_sec;
-		rule->rate_burst_ns = (uint64_t)((double)burst * 8e9 / (double)s->rate.bits_per_sec);
+		rule->rate_ns_per_mbyte = (8ull << 20) * 1000000000ull / s->rate.bits_per_sec;
+		rule->rate_burst_ns =
+		    (uint64_t)((double)burst * 8e9 / (double)s->rate.bits_per_sec);
 	}
 }
 

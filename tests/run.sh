@@ -12,6 +12,8 @@ cd "$top"
 BUILD=$(cd "$BUILD" && pwd)
 
 export FAULTLINE="$BUILD/faultline"
+# the release build, where a test times what users get (kill -9 recovery)
+[ -x "$top/build/faultline" ] && export FAULTLINE_RELEASE="$top/build/faultline"
 export FL_TRAFFIC="$BUILD/fl-traffic"
 export FL_BUILD="$BUILD"
 export CMOCKA_MESSAGE_OUTPUT=TAP

@@ -30,10 +30,10 @@ struct fl_pkt {
 	__u16 sport; /* host order; 0 when the packet has no ports (ICMP, fragment) */
 	__u16 dport;
 	__u8 proto_class; /* enum fl_proto_class */
-	__u8 l4proto;     /* IP protocol number */
-	__u8 family;      /* 4 or 6 */
-	__u8 has_l4;      /* the L4 header is in this packet (not a later fragment) */
-	__u16 l4_off;     /* offset of the L4 header from the start of the frame */
+	__u8 l4proto;	  /* IP protocol number */
+	__u8 family;	  /* 4 or 6 */
+	__u8 has_l4;	  /* the L4 header is in this packet (not a later fragment) */
+	__u16 l4_off;	  /* offset of the L4 header from the start of the frame */
 	__u16 pad;
 };
 

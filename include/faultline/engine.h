@@ -57,20 +57,20 @@ struct fl_cidr {
  * constrained" / "no such action" for every field. */
 struct fl_rule_spec {
 	/* match */
-	unsigned dir_mask;                  /* FL_DIRMASK_* */
-	int protocol;                       /* FL_PROTOCOL_ANY or FL_PROTO_TCP/UDP/ICMP */
-	struct fl_port_set ports;           /* either side of the flow */
-	struct fl_port_set local_ports;     /* this host's side */
-	struct fl_port_set remote_ports;    /* the peer's side */
-	unsigned n_cidrs;                   /* remote addresses */
+	unsigned dir_mask;		 /* FL_DIRMASK_* */
+	int protocol;			 /* FL_PROTOCOL_ANY or FL_PROTO_TCP/UDP/ICMP */
+	struct fl_port_set ports;	 /* either side of the flow */
+	struct fl_port_set local_ports;	 /* this host's side */
+	struct fl_port_set remote_ports; /* the peer's side */
+	unsigned n_cidrs;		 /* remote addresses */
 	struct fl_cidr cidrs[FL_CIDRS_MAX];
-	uint64_t cgroup_id;                 /* cgroup v2 id (inode); 0: any */
-	uint32_t share_ppb;                 /* share of flows; 0 or FL_PPB_100: all */
-	int allow_management;               /* may touch management ports */
+	uint64_t cgroup_id;   /* cgroup v2 id (inode); 0: any */
+	uint32_t share_ppb;   /* share of flows; 0 or FL_PPB_100: all */
+	int allow_management; /* may touch management ports */
 	/* actions */
 	struct {
-		int model; /* FL_LOSS_RANDOM, _GEMODEL, _4STATE */
-		uint32_t ppb;  /* FL_LOSS_RANDOM */
+		int model;    /* FL_LOSS_RANDOM, _GEMODEL, _4STATE */
+		uint32_t ppb; /* FL_LOSS_RANDOM */
 		uint32_t corr_ppb;
 		uint32_t p_ppb[5]; /* gemodel: p, r, 1-h, 1-k; 4state: p13, p31, p32, p23, p14 */
 	} loss;
@@ -93,6 +93,16 @@ struct fl_rule_spec {
 /* Resolve netem's defaults for the Gilbert-Elliott and 4-state models
  * (given: how many of p_ppb[] the user wrote). */
 void fl_loss_model_defaults(struct fl_rule_spec *spec, int given);
+
+/* The rates the policer counts exactly (to 0.01%) without overflow: it
+ * keeps the ns per MiB as an integer and multiplies it by the frame length. */
+#define FL_RATE_MIN_BPS 1000ull		 /* 1kbit */
+#define FL_RATE_MAX_BPS 1000000000000ull /* 1tbit */
+
+/* The token-bucket depth of a rate fault: rate.burst_bytes, or the default
+ * (10 ms at the rate, at least two full frames for UDP/ICMP rules and one
+ * 64 KiB TSO super-packet where TCP may be policed). */
+uint64_t fl_rate_burst(const struct fl_rule_spec *spec);
 
 struct fl_engine;
 

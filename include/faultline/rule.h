@@ -36,18 +36,18 @@ enum fl_proto_class {
 };
 
 /* Action bits in fl_rule.actions, applied in this order. */
-#define FL_ACT_RATE      (1u << 0) /* token-bucket policer */
-#define FL_ACT_LOSS      (1u << 1) /* random / correlated / Markov loss */
-#define FL_ACT_CORRUPT   (1u << 2)
+#define FL_ACT_RATE	 (1u << 0) /* token-bucket policer */
+#define FL_ACT_LOSS	 (1u << 1) /* random / correlated / Markov loss */
+#define FL_ACT_CORRUPT	 (1u << 2)
 #define FL_ACT_DUPLICATE (1u << 3)
 
 /* Loss models (fl_rule.loss_model), netem's. */
-#define FL_LOSS_RANDOM  0 /* independent, or correlated by loss_corr */
+#define FL_LOSS_RANDOM	0 /* independent, or correlated by loss_corr */
 #define FL_LOSS_GEMODEL 1 /* Gilbert-Elliott: p, r, 1-h, 1-k */
-#define FL_LOSS_4STATE  2 /* 4-state Markov: p13, p31, p32, p23, p14 */
+#define FL_LOSS_4STATE	2 /* 4-state Markov: p13, p31, p32, p23, p14 */
 
 /* fl_rule.flags */
-#define FL_RULE_SEEDED          (1u << 0) /* use the per-CPU PRNG in fl_rule_state */
+#define FL_RULE_SEEDED		(1u << 0) /* use the per-CPU PRNG in fl_rule_state */
 #define FL_RULE_CORRUPT_PAYLOAD (1u << 1) /* flip a payload byte, keep checksums valid */
 
 /* Probabilities are thresholds against a 32-bit random number: the event
@@ -58,7 +58,7 @@ enum fl_proto_class {
  * the flow hash); a rule with share s accepts the buckets below
  * s * FL_SHARE_BUCKETS (steps of 0.006%). A power of two, so that the
  * bucket index is a shift the verifier can bound. */
-#define FL_SHARE_BITS    14
+#define FL_SHARE_BITS	 14
 #define FL_SHARE_BUCKETS (1u << FL_SHARE_BITS)
 
 /* Management ports that no rule matches unless it allows it. */
@@ -86,17 +86,17 @@ struct fl_rule {
 	__u32 pad0;
 	__u64 corrupt_thresh;
 	/* rate: a token bucket counted in ns of transmission time, as tbf does */
-	__u64 rate_ns_per_kbyte; /* ns to send 1024 bytes at the rate */
-	__u64 rate_burst_ns;     /* bucket depth */
+	__u64 rate_ns_per_mbyte; /* ns to send 2^20 bytes at the rate */
+	__u64 rate_burst_ns;	 /* bucket depth */
 	__u64 reserved[2];
 };
 
 /* Per-rule, per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, index = rule id). */
 struct fl_counters {
-	__u64 matched;      /* packets classified to the rule while it was live */
-	__u64 bytes;        /* bytes of matched packets */
-	__u64 expired;      /* packets that matched after until_ns: passed */
-	__u64 dropped;      /* by loss (or blackhole) */
+	__u64 matched;	    /* packets classified to the rule while it was live */
+	__u64 bytes;	    /* bytes of matched packets */
+	__u64 expired;	    /* packets that matched after until_ns: passed */
+	__u64 dropped;	    /* by loss (or blackhole) */
 	__u64 rate_dropped; /* by the rate policer */
 	__u64 corrupted;
 	__u64 duplicated;
@@ -105,7 +105,7 @@ struct fl_counters {
 
 /* Per-rule, per-CPU state of the random processes. */
 struct fl_rule_state {
-	__u64 prng;     /* xorshift64* state when FL_RULE_SEEDED */
+	__u64 prng;	 /* xorshift64* state when FL_RULE_SEEDED */
 	__u32 loss_last; /* correlation memory (netem's crndstate.last) */
 	__u32 dup_last;
 	__u32 loss_state; /* Markov state */
@@ -122,16 +122,16 @@ struct fl_rate_state {
 
 /* The per-field bitmaps. Port, share and address tables live beside them. */
 struct fl_match_tables {
-	__u64 active;                /* rules that exist */
-	__u64 dir[FL_DIR_COUNT];     /* rules per direction */
-	__u64 proto[FL_PROTO_COUNT]; /* rules accepting each protocol class */
-	__u64 port_any;              /* rules without --port */
-	__u64 lport_any;             /* rules without --local-port */
-	__u64 rport_any;             /* rules without --remote-port */
-	__u64 addr_any;              /* rules without --cidr/--host */
-	__u64 cgroup_any;            /* rules without --cgroup */
-	__u64 share_all;             /* rules that take every flow */
-	__u64 mgmt_guard;            /* rules that must not touch management ports */
+	__u64 active;			     /* rules that exist */
+	__u64 dir[FL_DIR_COUNT];	     /* rules per direction */
+	__u64 proto[FL_PROTO_COUNT];	     /* rules accepting each protocol class */
+	__u64 port_any;			     /* rules without --port */
+	__u64 lport_any;		     /* rules without --local-port */
+	__u64 rport_any;		     /* rules without --remote-port */
+	__u64 addr_any;			     /* rules without --cidr/--host */
+	__u64 cgroup_any;		     /* rules without --cgroup */
+	__u64 share_all;		     /* rules that take every flow */
+	__u64 mgmt_guard;		     /* rules that must not touch management ports */
 	__u16 mgmt_ports[FL_MGMT_PORTS_MAX]; /* 0 = unused slot */
 	__u64 reserved;
 };

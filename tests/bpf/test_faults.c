@@ -255,8 +255,8 @@ static void gemodel_loss_has_the_stationary_rate(void **state)
 
 	(void)state;
 	s.loss.model = FL_LOSS_GEMODEL;
-	s.loss.p_ppb[0] = 50000000;  /* p = 5% */
-	s.loss.p_ppb[1] = 250000000; /* r = 25% */
+	s.loss.p_ppb[0] = 50000000;    /* p = 5% */
+	s.loss.p_ppb[1] = 250000000;   /* r = 25% */
 	fl_loss_model_defaults(&s, 2); /* 1-h = 100%, 1-k = 0 */
 	id = add(s);
 	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7777);
@@ -483,23 +483,23 @@ static void same_seed_gives_the_same_decisions(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(local_and_remote_ports_follow_the_direction),
-		T(remote_port_range_matches_only_the_peer_side),
-		T(local_and_remote_ports_combine),
-		T(remote_cidr_v4_and_v6_match_the_peer_address),
-		T(nested_prefixes_of_two_rules_both_apply),
-		T(cgroup_rule_matches_the_sockets_cgroup_only),
-		T(share_takes_a_stable_share_of_flows),
-		T(management_port_is_never_matched_unless_allowed),
-		T(management_port_is_matched_when_allowed),
-		T(rate_policer_passes_the_burst_then_drops),
-		T(gemodel_loss_has_the_stationary_rate),
-		T(four_state_loss_has_the_stationary_rate),
-		T(corrupt_flips_exactly_one_bit),
-		T(corrupt_payload_keeps_the_udp_checksum_valid),
-		T(duplicate_counts_its_copies_within_bound),
-		T(duplicate_copy_is_not_classified_again),
-		T(same_seed_gives_the_same_decisions),
+	    T(local_and_remote_ports_follow_the_direction),
+	    T(remote_port_range_matches_only_the_peer_side),
+	    T(local_and_remote_ports_combine),
+	    T(remote_cidr_v4_and_v6_match_the_peer_address),
+	    T(nested_prefixes_of_two_rules_both_apply),
+	    T(cgroup_rule_matches_the_sockets_cgroup_only),
+	    T(share_takes_a_stable_share_of_flows),
+	    T(management_port_is_never_matched_unless_allowed),
+	    T(management_port_is_matched_when_allowed),
+	    T(rate_policer_passes_the_burst_then_drops),
+	    T(gemodel_loss_has_the_stationary_rate),
+	    T(four_state_loss_has_the_stationary_rate),
+	    T(corrupt_flips_exactly_one_bit),
+	    T(corrupt_payload_keeps_the_udp_checksum_valid),
+	    T(duplicate_counts_its_copies_within_bound),
+	    T(duplicate_copy_is_not_classified_again),
+	    T(same_seed_gives_the_same_decisions),
 	};
 
 	return cmocka_run_group_tests_name("faults", tests, NULL, NULL);

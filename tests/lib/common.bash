@@ -51,10 +51,11 @@ cgroup2_mount() {
 
 # fl_inject_bg ARGS...: start `faultline inject ARGS` in A in the background;
 # wait until it says it is injecting. Sets FL_INJECT_PID; output goes to
-# $BATS_TEST_TMPDIR/inject.{out,err}. nsenter (not ip netns exec, which
+# $BATS_TEST_TMPDIR/inject.{out,err}. FL_INJECT_BIN overrides the binary.
+# nsenter (not ip netns exec, which
 # mounts a fresh /sys) keeps the host's cgroup v2 mount visible.
 fl_inject_bg() {
-	nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINE" inject "$@" \
+	nsenter --net="/run/netns/$FL_NS_A" "${FL_INJECT_BIN:-$FAULTLINE}" inject "$@" \
 		>"$BATS_TEST_TMPDIR/inject.out" 2>"$BATS_TEST_TMPDIR/inject.err" &
 	FL_INJECT_PID=$!
 	FL_PIDS+=("$FL_INJECT_PID")
