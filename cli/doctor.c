@@ -1,10 +1,10 @@
 /*
  * cli/doctor.c - `faultline doctor`: which mechanisms this kernel offers, and
- * which faults therefore work here.
+ * which faults and targets therefore work here.
  *
  * The probing is the library's (injector/probe.c: each mechanism is tried,
  * never inferred from a version number); this file parses the flags and
- * prints the report as two aligned tables or as JSON.
+ * prints the report as three aligned tables or as JSON.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,22 +25,26 @@ static void doctor_usage(FILE *f)
 	    "Usage: faultline doctor [--json] [--help]\n"
 	    "\n"
 	    "Probe this kernel for every mechanism faultline builds faults from, and tell\n"
-	    "which faults therefore work here and, for those that do not, what is missing.\n"
+	    "which faults therefore work here and, for those that do not, what is missing;\n"
+	    "and on which side (egress, ingress) the --cgroup target means what it says.\n"
 	    "\n"
 	    "Each mechanism is probed by trying it on a small scale, not by reading version\n"
 	    "numbers: a BPF program is loaded, a tcx link created, a qdisc added, a queue\n"
-	    "bound, a connect() refused. Network probes run in a forked child inside a\n"
-	    "network namespace of its own, so nothing they make outlives them; the\n"
-	    "bpf_set_retval probe uses a temporary cgroup that it removes. Run as root:\n"
-	    "without CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN most probes fail.\n"
+	    "bound, a connect() refused, UDP sent across a veth. Network probes run in a\n"
+	    "forked child inside network namespaces of its own, so nothing they make\n"
+	    "outlives them; the bpf_set_retval and cgroup probes use a temporary cgroup\n"
+	    "that they remove. Run as root: without CAP_BPF, CAP_NET_ADMIN and\n"
+	    "CAP_SYS_ADMIN most probes fail.\n"
 	    "\n"
 	    "Options:\n"
 	    "  -j, --json   print the report as one JSON object:\n"
 	    "               {\"core_ok\": bool,\n"
 	    "                \"mechanisms\": [{\"id\", \"name\", \"ok\", \"detail\", \"errno\"}],\n"
-	    "                \"faults\": [{\"fault\", \"works\", \"via\", \"reason\"}]}\n"
+	    "                \"faults\": [{\"fault\", \"works\", \"via\", \"reason\"}],\n"
+	    "                \"targets\": [{\"target\", \"egress\", \"ingress\", \"via\",\n"
+	    "                             \"reason\"}]}\n"
 	    "               (\"errno\" only for a missing mechanism, \"via\" null when a\n"
-	    "               fault does not work)\n"
+	    "               fault or target does not work)\n"
 	    "  -h, --help   show this help and exit\n"
 	    "\n"
 	    "Mechanisms (id: what is tried):\n"
@@ -52,6 +56,12 @@ static void doctor_usage(FILE *f)
 	    "  cgroup2         a cgroup v2 hierarchy is mounted (found in mountinfo)\n"
 	    "  bpf_set_retval  a cgroup/connect4 program makes connect() fail with\n"
 	    "                  ECONNREFUSED in a temporary cgroup\n"
+	    "  cgroup_egress   UDP from a temporary cgroup across a veth to a second\n"
+	    "                  network namespace: tc egress's bpf_skb_cgroup_id() is the\n"
+	    "                  sending socket's cgroup (what --cgroup matches)\n"
+	    "  cgroup_ingress  the same packets at the receiver's tc ingress, and packets\n"
+	    "                  forwarded back: whose cgroup ingress sees (informational:\n"
+	    "                  the remote sender's across a veth, 0 without a local socket)\n"
 	    "  bpf_lsm         \"bpf\" is an active LSM and an lsm/file_permission program\n"
 	    "                  attaches\n"
 	    "  nfqueue         an nfnetlink queue binds and the iptables NFQUEUE target exists\n"
@@ -66,6 +76,11 @@ static void doctor_usage(FILE *f)
 	    "  delay, reorder  sch_fq (EDT), or nfqueue (faultline's delay line)\n"
 	    "  refuse          cgroup2 and bpf_set_retval\n"
 	    "  io              bpf_lsm\n"
+	    "\n"
+	    "Targets whose meaning the kernel decides:\n"
+	    "  cgroup          --cgroup PATH: on egress, with btf, tcx or clsact, and\n"
+	    "                  cgroup_egress; never on ingress, where bpf_skb_cgroup_id()\n"
+	    "                  is not the receiving socket's cgroup (see cgroup_ingress)\n"
 	    "\n"
 	    "Exit status:\n"
 	    "  0  the core works: btf, and tcx or clsact\n"
@@ -102,6 +117,11 @@ static const char *fault_name(const struct fl_probe_report *r, int i)
 	return r->faults[i].fault;
 }
 
+static const char *target_name(const struct fl_probe_report *r, int i)
+{
+	return r->targets[i].target;
+}
+
 static void print_human(const struct fl_probe_report *r)
 {
 	int w = max_width(FL_MECH__COUNT, mech_id, r, (int)strlen("MECHANISM"));
@@ -117,6 +137,13 @@ static void print_human(const struct fl_probe_report *r)
 		printf("%-*s  %-7s  %s\n", w, r->faults[i].fault,
 		       r->faults[i].works ? "works" : "no", r->faults[i].reason);
 
+	w = max_width(FL_TARGET__COUNT, target_name, r, (int)strlen("TARGET"));
+	printf("\n%-*s  %-7s  %-7s  %s\n", w, "TARGET", "EGRESS", "INGRESS", "HOW / WHY NOT");
+	for (int i = 0; i < FL_TARGET__COUNT; i++)
+		printf("%-*s  %-7s  %-7s  %s\n", w, r->targets[i].target,
+		       r->targets[i].egress ? "works" : "no",
+		       r->targets[i].ingress ? "works" : "no", r->targets[i].reason);
+
 	printf("\ncore (btf, and tcx or clsact): %s\n", r->core_ok ? "ok" : "MISSING");
 	if (geteuid() != 0)
 		printf("note: not running as root; most probes need CAP_BPF, CAP_NET_ADMIN and "
@@ -125,7 +152,7 @@ static void print_human(const struct fl_probe_report *r)
 
 static int print_json(const struct fl_probe_report *r)
 {
-	cJSON *root, *mechs, *faults;
+	cJSON *root, *mechs, *faults, *targets;
 	char *text;
 
 	root = cJSON_CreateObject();
@@ -134,7 +161,8 @@ static int print_json(const struct fl_probe_report *r)
 	cJSON_AddBoolToObject(root, "core_ok", r->core_ok);
 	mechs = cJSON_AddArrayToObject(root, "mechanisms");
 	faults = cJSON_AddArrayToObject(root, "faults");
-	if (!mechs || !faults)
+	targets = cJSON_AddArrayToObject(root, "targets");
+	if (!mechs || !faults || !targets)
 		goto fail;
 	for (int i = 0; i < FL_MECH__COUNT; i++) {
 		const struct fl_probe *p = &r->mech[i];
@@ -162,6 +190,21 @@ static int print_json(const struct fl_probe_report *r)
 		else
 			cJSON_AddNullToObject(o, "via");
 		cJSON_AddStringToObject(o, "reason", f->reason);
+	}
+	for (int i = 0; i < FL_TARGET__COUNT; i++) {
+		const struct fl_target_support *t = &r->targets[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(targets, o))
+			goto fail;
+		cJSON_AddStringToObject(o, "target", t->target);
+		cJSON_AddBoolToObject(o, "egress", t->egress);
+		cJSON_AddBoolToObject(o, "ingress", t->ingress);
+		if (t->via)
+			cJSON_AddStringToObject(o, "via", t->via);
+		else
+			cJSON_AddNullToObject(o, "via");
+		cJSON_AddStringToObject(o, "reason", t->reason);
 	}
 	text = cJSON_Print(root);
 	cJSON_Delete(root);

@@ -3,7 +3,8 @@
  *
  * Version numbers lie in both directions (back-ported features, options
  * compiled out), so every probe does the real thing on a small scale: load
- * a program, create a link, add a qdisc, bind a queue, make connect() fail.
+ * a program, create a link, add a qdisc, bind a queue, make connect() fail,
+ * send UDP across a veth and see what a tc program is told about it.
  *
  * Nothing a probe makes may outlive it:
  * - probes that touch the network run in a forked child that first calls
@@ -12,9 +13,11 @@
  * - BPF programs and links are held only by file descriptors of that child;
  * - the BPF LSM probe mounts securityfs, when the host has not, inside a
  *   private mount namespace of its own;
- * - the bpf_set_retval probe needs a real cgroup: a temporary directory under
- *   the cgroup v2 mount, removed by the child and again by the parent in case
- *   the child died half-way.
+ * - the cgroup probe puts the far end of a veth in a second network
+ *   namespace, which only a file descriptor of the same child holds;
+ * - the bpf_set_retval and cgroup probes need a real cgroup: a temporary
+ *   directory under the cgroup v2 mount, removed by the child and again by
+ *   the parent in case the child died half-way.
  * The child sends its verdict back through a pipe as one fixed-size message;
  * a child that crashes or hangs (an alarm ends it) is reported as such.
  *
@@ -26,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <net/route.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -33,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,6 +56,8 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/netem.h>
 
@@ -80,6 +87,9 @@ static const struct {
     [FL_MECH_CLSACT] = {"clsact", "clsact qdisc + cls_bpf filter"},
     [FL_MECH_CGROUP2] = {"cgroup2", "cgroup v2 hierarchy"},
     [FL_MECH_SET_RETVAL] = {"bpf_set_retval", "cgroup/connect4 + bpf_set_retval"},
+    [FL_MECH_CGROUP_EGRESS] = {"cgroup_egress", "bpf_skb_cgroup_id() on tc egress"},
+    [FL_MECH_CGROUP_INGRESS] = {"cgroup_ingress",
+				"bpf_skb_cgroup_id() on tc ingress (informational)"},
     [FL_MECH_BPF_LSM] = {"bpf_lsm", "BPF LSM"},
     [FL_MECH_NFQUEUE] = {"nfqueue", "NFQUEUE target + nfnetlink_queue"},
     [FL_MECH_SCH_NETEM] = {"sch_netem", "netem qdisc"},
@@ -174,12 +184,18 @@ static int capture_libbpf(enum libbpf_print_level level, const char *fmt, va_lis
 	return 0;
 }
 
-/* Open the probe skeleton and load only the program called name. */
-static struct fl_probes *load_only(struct fl_probe *p, const char *name,
-				   struct bpf_program **prog_out)
+/*
+ * Open the probe skeleton and load only the n programs called names[] (into
+ * progs_out[]). The maps are created only when with_maps: the programs that
+ * use none then load with nothing else, as a mechanism alone.
+ */
+static struct fl_probes *load_progs(struct fl_probe *p, const char *const *names, size_t n,
+				    bool with_maps, struct bpf_program **progs_out)
 {
-	struct bpf_program *prog, *want = NULL;
+	struct bpf_program *prog;
 	struct fl_probes *skel;
+	struct bpf_map *map;
+	size_t found = 0;
 	int err;
 
 	skel = fl_probes__open();
@@ -189,21 +205,31 @@ static struct fl_probes *load_only(struct fl_probe *p, const char *name,
 	}
 	bpf_object__for_each_program(prog, skel->obj)
 	{
-		bool mine = !strcmp(bpf_program__name(prog), name);
+		bool mine = false;
 
+		for (size_t i = 0; i < n; i++)
+			if (!strcmp(bpf_program__name(prog), names[i])) {
+				progs_out[i] = prog;
+				mine = true;
+				found++;
+			}
 		bpf_program__set_autoload(prog, mine);
-		if (mine)
-			want = prog;
 	}
-	if (!want) {
+	if (found != n) {
 		fl_probes__destroy(skel);
-		probe_note(p, -ENOENT, "no program %s in the probe object", name);
+		probe_note(p, -ENOENT, "no program %s in the probe object",
+			   n == 1 ? names[0] : "of this probe");
 		return NULL;
+	}
+	bpf_object__for_each_map(map, skel->obj)
+	{
+		bpf_map__set_autocreate(map, with_maps);
 	}
 	verifier_hint[0] = '\0';
 	err = fl_probes__load(skel);
 	if (err) {
-		enum bpf_prog_type type = bpf_program__type(want);
+		const char *name = n == 1 ? names[0] : "the probe programs";
+		enum bpf_prog_type type = bpf_program__type(progs_out[0]);
 
 		fl_probes__destroy(skel);
 		if (verifier_hint[0])
@@ -219,8 +245,14 @@ static struct fl_probes *load_only(struct fl_probe *p, const char *name,
 			probe_fail(p, err, "loading %s", name);
 		return NULL;
 	}
-	*prog_out = want;
 	return skel;
+}
+
+/* Open the probe skeleton and load only the program called name. */
+static struct fl_probes *load_only(struct fl_probe *p, const char *name,
+				   struct bpf_program **prog_out)
+{
+	return load_progs(p, &name, 1, false, prog_out);
 }
 
 /* ---- running a probe in a child ------------------------------------------ */
@@ -230,25 +262,32 @@ struct probe_msg {
 	int err;
 	char detail[FL_PROBE_DETAIL_MAX];
 };
-_Static_assert(sizeof(struct probe_msg) <= PIPE_BUF, "one atomic pipe write");
 
 typedef void (*probe_fn)(struct fl_probe *p);
 
+/* At most this many entries come from one child (one measurement, several facts). */
+#define FL_PROBE_CHILD_MAX 2
+_Static_assert(FL_PROBE_CHILD_MAX * sizeof(struct probe_msg) <= PIPE_BUF, "one atomic pipe write");
+
 /*
  * Run fn in a forked child (after unshare(unshare_flags) when not 0) and copy
- * its verdict into *p. Returns 0, or -errno when no child could be run.
+ * its verdicts into p[0..n-1]: fn fills all n entries, from one measurement.
+ * Returns 0, or -errno when no child could be run.
  */
-static int run_child(struct fl_probe *p, int unshare_flags, probe_fn fn)
+static int run_child_n(struct fl_probe *p, size_t n, int unshare_flags, probe_fn fn)
 {
-	struct probe_msg m;
+	struct probe_msg m[FL_PROBE_CHILD_MAX];
 	int fds[2], status = 0;
-	ssize_t n;
+	ssize_t got;
 	pid_t pid;
 
+	if (n < 1 || n > FL_PROBE_CHILD_MAX)
+		return -EINVAL;
 	if (pipe2(fds, O_CLOEXEC) < 0) {
 		int err = -errno;
 
-		probe_fail(p, err, "pipe");
+		for (size_t i = 0; i < n; i++)
+			probe_fail(&p[i], err, "pipe");
 		return err;
 	}
 	pid = fork();
@@ -257,48 +296,62 @@ static int run_child(struct fl_probe *p, int unshare_flags, probe_fn fn)
 
 		close(fds[0]);
 		close(fds[1]);
-		probe_fail(p, err, "fork");
+		for (size_t i = 0; i < n; i++)
+			probe_fail(&p[i], err, "fork");
 		return err;
 	}
 	if (pid == 0) {
+		size_t len = n * sizeof(m[0]);
+
 		close(fds[0]);
 		signal(SIGALRM, SIG_DFL);
 		alarm(FL_PROBE_TIMEOUT_S);
 		libbpf_set_print(capture_libbpf);
 		if (unshare_flags && unshare(unshare_flags) < 0)
-			probe_fail(p, -errno, "unshare");
+			for (size_t i = 0; i < n; i++)
+				probe_fail(&p[i], -errno, "unshare");
 		else
 			fn(p);
-		memset(&m, 0, sizeof(m));
-		m.ok = p->ok;
-		m.err = p->err;
-		memcpy(m.detail, p->detail, sizeof(m.detail));
-		m.detail[sizeof(m.detail) - 1] = '\0';
-		n = write(fds[1], &m, sizeof(m));
-		_exit(n == sizeof(m) ? 0 : 1);
+		memset(m, 0, sizeof(m));
+		for (size_t i = 0; i < n; i++) {
+			m[i].ok = p[i].ok;
+			m[i].err = p[i].err;
+			memcpy(m[i].detail, p[i].detail, sizeof(m[i].detail));
+			m[i].detail[sizeof(m[i].detail) - 1] = '\0';
+		}
+		got = write(fds[1], m, len);
+		_exit(got == (ssize_t)len ? 0 : 1);
 	}
 	close(fds[1]);
 	do
-		n = read(fds[0], &m, sizeof(m));
-	while (n < 0 && errno == EINTR);
+		got = read(fds[0], m, n * sizeof(m[0]));
+	while (got < 0 && errno == EINTR);
 	close(fds[0]);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (n == sizeof(m)) {
-		p->ok = m.ok;
-		p->err = m.err;
-		memcpy(p->detail, m.detail, sizeof(p->detail));
-		p->detail[sizeof(p->detail) - 1] = '\0';
-	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
-		probe_note(p, -ETIMEDOUT, "probe did not finish within %d s", FL_PROBE_TIMEOUT_S);
-	} else if (WIFSIGNALED(status)) {
-		probe_note(p, -EINTR, "probe killed by signal %d (%s)", WTERMSIG(status),
-			   strsignal(WTERMSIG(status)));
-	} else {
-		probe_note(p, -EIO, "probe exited with status %d and no verdict",
-			   WEXITSTATUS(status));
+	for (size_t i = 0; i < n; i++) {
+		if (got == (ssize_t)(n * sizeof(m[0]))) {
+			p[i].ok = m[i].ok;
+			p[i].err = m[i].err;
+			memcpy(p[i].detail, m[i].detail, sizeof(p[i].detail));
+			p[i].detail[sizeof(p[i].detail) - 1] = '\0';
+		} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM) {
+			probe_note(&p[i], -ETIMEDOUT, "probe did not finish within %d s",
+				   FL_PROBE_TIMEOUT_S);
+		} else if (WIFSIGNALED(status)) {
+			probe_note(&p[i], -EINTR, "probe killed by signal %d (%s)",
+				   WTERMSIG(status), strsignal(WTERMSIG(status)));
+		} else {
+			probe_note(&p[i], -EIO, "probe exited with status %d and no verdict",
+				   WEXITSTATUS(status));
+		}
 	}
 	return 0;
+}
+
+static int run_child(struct fl_probe *p, int unshare_flags, probe_fn fn)
+{
+	return run_child_n(p, 1, unshare_flags, fn);
 }
 
 /* ---- the probes ---------------------------------------------------------- */
@@ -518,22 +571,33 @@ struct connect_msg {
 	int err;   /* errno of that stage, 0 when it succeeded */
 };
 
+/* Move the calling process into the cgroup v2 directory dir. */
+static int join_cgroup(const char *dir)
+{
+	char path[PATH_MAX + 80], pid[32];
+	int fd, len, err = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, pid, len) != len)
+		err = errno ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
 /* In the grandchild: join the cgroup, then connect a UDP socket to 127.0.0.1:9. */
 static void connect_from_cgroup(int wfd)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(9)};
 	struct connect_msg m = {0, 0};
-	char path[PATH_MAX + 80], pid[32];
-	int fd, len;
+	int fd;
 
-	snprintf(path, sizeof(path), "%s/cgroup.procs", retval_cgroup);
-	len = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, pid, len) != len) {
-		m.err = errno;
+	m.err = -join_cgroup(retval_cgroup);
+	if (m.err)
 		goto out;
-	}
-	close(fd);
 	m.stage = 1;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
@@ -551,11 +615,11 @@ out:
 	_exit(0);
 }
 
-/* Remove the temporary cgroup; its last process may take a moment to leave. */
-static void remove_retval_cgroup(void)
+/* Remove a temporary cgroup; its last process may take a moment to leave. */
+static void remove_cgroup(const char *path)
 {
 	for (int i = 0; i < 50; i++) {
-		if (rmdir(retval_cgroup) == 0 || errno == ENOENT)
+		if (rmdir(path) == 0 || errno == ENOENT)
 			return;
 		if (errno != EBUSY)
 			return;
@@ -564,8 +628,9 @@ static void remove_retval_cgroup(void)
 }
 
 /*
- * A SIGKILL of the whole process group between mkdir and rmdir leaves the
- * temporary cgroup behind; the next doctor removes those whose owner is gone.
+ * A SIGKILL of the whole process group between mkdir and rmdir leaves a
+ * temporary cgroup behind; the next doctor removes those whose owner is gone:
+ * "faultline-doctor.PID", or "faultline-doctor.PID.WHAT".
  */
 static void remove_stale_cgroups(const char *parent)
 {
@@ -576,10 +641,11 @@ static void remove_stale_cgroups(const char *parent)
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char path[PATH_MAX + 64], tail;
-		int pid;
+		char path[PATH_MAX + 64];
+		int pid, end = 0;
 
-		if (sscanf(de->d_name, "faultline-doctor.%d%c", &pid, &tail) != 1 || pid <= 0)
+		if (sscanf(de->d_name, "faultline-doctor.%d%n", &pid, &end) != 1 || pid <= 0 ||
+		    (de->d_name[end] != '\0' && de->d_name[end] != '.'))
 			continue;
 		if (kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
@@ -589,6 +655,23 @@ static void remove_stale_cgroups(const char *parent)
 	closedir(d);
 }
 
+/*
+ * A Ctrl-C in a probe that made a cgroup would leave it behind: hold such
+ * signals until the child has removed it (they die with it, undelivered; the
+ * alarm still bounds how long that takes).
+ */
+static void hold_signals(void)
+{
+	sigset_t quiet;
+
+	sigemptyset(&quiet);
+	sigaddset(&quiet, SIGINT);
+	sigaddset(&quiet, SIGTERM);
+	sigaddset(&quiet, SIGHUP);
+	sigaddset(&quiet, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &quiet, NULL);
+}
+
 static void probe_set_retval_child(struct fl_probe *p)
 {
 	struct connect_msg m = {-1, 0};
@@ -596,20 +679,9 @@ static void probe_set_retval_child(struct fl_probe *p)
 	struct fl_probes *skel = NULL;
 	int cg_fd = -1, link_fd = -1, fds[2] = {-1, -1};
 	ssize_t n = 0;
-	sigset_t quiet;
 	pid_t pid;
 
-	/*
-	 * A Ctrl-C now would leave the cgroup behind: hold such signals until
-	 * this child has removed it (they die with it, undelivered; the alarm
-	 * still bounds how long that takes).
-	 */
-	sigemptyset(&quiet);
-	sigaddset(&quiet, SIGINT);
-	sigaddset(&quiet, SIGTERM);
-	sigaddset(&quiet, SIGHUP);
-	sigaddset(&quiet, SIGQUIT);
-	sigprocmask(SIG_BLOCK, &quiet, NULL);
+	hold_signals();
 	if (mkdir(retval_cgroup, 0700) < 0) {
 		probe_fail(p, -errno, "making the temporary cgroup %s", retval_cgroup);
 		return;
@@ -677,7 +749,7 @@ out:
 	fl_probes__destroy(skel);
 	if (cg_fd >= 0)
 		close(cg_fd);
-	remove_retval_cgroup();
+	remove_cgroup(retval_cgroup);
 }
 
 static int read_small_file(const char *path, char *buf, size_t len)
@@ -927,6 +999,513 @@ static void probe_fq_child(struct fl_probe *p)
 	try_qdisc(p, "fq");
 }
 
+/* ---- what bpf_skb_cgroup_id() names on egress and on ingress ------------- */
+
+/*
+ * --cgroup PATH matches bpf_skb_cgroup_id(). This probe measures what that
+ * is on both sides of a veth, the way containers are wired:
+ *
+ *   this child's netns (A)                   a second private netns (B)
+ *   flcg0 10.255.255.1/30  <---- veth ---->  flcg1 10.255.255.2/30
+ *   tcx egress, tcx ingress                  tcx ingress, a receiver on :9
+ *   a sender in a temporary cgroup           10.255.255.4/30 routed back to A
+ *
+ * The sender sends FL_PROBE_CG_PACKETS UDP packets to 10.255.255.2:9, and as
+ * many to 10.255.255.6:10, which B forwards back to A: those arrive at A's
+ * ingress forwarded, without a local socket, like traffic from a NIC.
+ * A dies with this child and B is held only by its file descriptor: the
+ * veth, the routes and the links go with them. The cgroup is removed here,
+ * and again by the parent in case this child died half-way.
+ */
+#define FL_PROBE_CG_PORT    9 /* bpf/probes.bpf.c has the same; + 1: forwarded */
+#define FL_PROBE_CG_PACKETS 3
+#define FL_PROBE_CG_A	    "flcg0"
+#define FL_PROBE_CG_B	    "flcg1"
+#define FL_PROBE_CG_ADDR_A  "10.255.255.1"
+#define FL_PROBE_CG_ADDR_B  "10.255.255.2"
+#define FL_PROBE_CG_FWD_NET "10.255.255.4" /* /30, routed A -> B -> A */
+#define FL_PROBE_CG_FWD_DST "10.255.255.6"
+#define FL_PROBE_CG_MASK    "255.255.255.252"
+
+/* The slots of the fl_cg_seen map, as in bpf/probes.bpf.c. */
+enum { CG_EGRESS, CG_INGRESS, CG_FORWARDED, CG__SLOTS };
+
+struct cg_seen {
+	__u64 packets;
+	__u64 cgroup_id; /* of the first packet */
+	__u64 varied;	 /* 1 when a later packet had another id */
+};
+
+/* The temporary cgroup of the sender; the parent removes it too. */
+static char sender_cgroup[PATH_MAX + 64];
+/* "tcx", or "clsact" once a clsact filter stood in for a missing tcx. */
+static const char *cg_hook = "tcx";
+
+static void set_sin(struct sockaddr *sa, const char *addr, unsigned short port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)sa;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(port);
+	inet_pton(AF_INET, addr, &sin->sin_addr);
+}
+
+/* In the current netns: ADDR/30 on ifname, which goes up. */
+static int if_up_with_addr(const char *ifname, const char *addr)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	set_sin(&ifr.ifr_addr, addr, 0);
+	if (ioctl(fd, SIOCSIFADDR, &ifr) < 0)
+		goto fail;
+	set_sin(&ifr.ifr_netmask, FL_PROBE_CG_MASK, 0);
+	if (ioctl(fd, SIOCSIFNETMASK, &ifr) < 0)
+		goto fail;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		goto fail;
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		goto fail;
+	close(fd);
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+/* In the current netns: route FL_PROBE_CG_FWD_NET/30 via gw. */
+static int add_fwd_route(const char *gw)
+{
+	struct rtentry rt;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&rt, 0, sizeof(rt));
+	set_sin(&rt.rt_dst, FL_PROBE_CG_FWD_NET, 0);
+	set_sin(&rt.rt_genmask, FL_PROBE_CG_MASK, 0);
+	set_sin(&rt.rt_gateway, gw, 0);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (ioctl(fd, SIOCADDRT, &rt) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+/* In the current netns: net.ipv4.ip_forward = on. */
+static int set_ip_forward(bool on)
+{
+	int fd, err = 0;
+
+	fd = open("/proc/sys/net/ipv4/ip_forward", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, on ? "1\n" : "0\n", 2) != 2)
+		err = errno ? -errno : -EIO;
+	close(fd);
+	return err;
+}
+
+/* In netns A: the veth pair FL_PROBE_CG_A, with its peer FL_PROBE_CG_B made in netns ns_b. */
+static int make_veth(int ns_b)
+{
+	struct rtnl_link *link, *peer;
+	struct nl_sock *sk;
+	int r;
+
+	sk = nl_socket_alloc();
+	if (!sk)
+		return -ENOMEM;
+	r = nl_connect(sk, NETLINK_ROUTE);
+	if (r < 0)
+		goto out;
+	link = rtnl_link_veth_alloc();
+	if (!link) {
+		r = -NLE_NOMEM;
+		goto out;
+	}
+	rtnl_link_set_name(link, FL_PROBE_CG_A);
+	peer = rtnl_link_veth_get_peer(link);
+	rtnl_link_set_name(peer, FL_PROBE_CG_B);
+	rtnl_link_set_ns_fd(peer, ns_b);
+	rtnl_link_put(peer);
+	r = rtnl_link_add(sk, link, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_veth_release(link);
+out:
+	nl_socket_free(sk);
+	return r < 0 ? nl_to_errno(r) : 0;
+}
+
+/*
+ * Attach prog_fd to ifindex (in the current netns): a tcx link, or where
+ * this kernel has no tcx a clsact filter; the netns takes either with it.
+ */
+static int attach_tc(int prog_fd, const char *ifname, bool ingress, int *link_fd)
+{
+	int ifindex = (int)if_nametoindex(ifname), fd, err;
+
+	if (!ifindex)
+		return -errno;
+	fd = bpf_link_create(
+	    prog_fd, ifindex,
+	    (enum bpf_attach_type)(ingress ? FL_BPF_TCX_INGRESS : FL_BPF_TCX_EGRESS), NULL);
+	if (fd >= 0) {
+		*link_fd = fd;
+		return 0;
+	}
+	if (fd != -EINVAL)
+		return fd;
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST)
+		return err;
+	cg_hook = "clsact";
+	return bpf_tc_attach(&hook, &opts);
+}
+
+/* The cgroup v2 id (the inode of its directory) of this process's cgroup. */
+static int own_cgroup_id(__u64 *id)
+{
+	char line[PATH_MAX], path[2 * PATH_MAX];
+	struct stat st;
+	int r = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		snprintf(path, sizeof(path), "%s%s", cgroup2_path, line + 3);
+		r = stat(path, &st) < 0 ? -errno : 0;
+		if (!r)
+			*id = st.st_ino;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+/* The sender's report from inside the temporary cgroup. */
+struct sender_msg {
+	int stage; /* 0 joining the cgroup, 1 socket(), 2 sendto() */
+	int err;   /* errno of that stage, 0 when it succeeded */
+};
+
+/* In the grandchild, in netns A: join the cgroup, then send the probe packets. */
+static void send_from_cgroup(int wfd)
+{
+	struct sender_msg m = {0, 0};
+	struct sockaddr_storage to[2];
+	int fd;
+
+	m.err = -join_cgroup(sender_cgroup);
+	if (m.err)
+		goto out;
+	m.stage = 1;
+	/* After joining: a socket belongs to the cgroup its creator was in. */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		m.err = errno;
+		goto out;
+	}
+	m.stage = 2;
+	set_sin((struct sockaddr *)&to[0], FL_PROBE_CG_ADDR_B, FL_PROBE_CG_PORT);
+	set_sin((struct sockaddr *)&to[1], FL_PROBE_CG_FWD_DST, FL_PROBE_CG_PORT + 1);
+	for (int i = 0; i < 2 * FL_PROBE_CG_PACKETS && !m.err; i++)
+		if (sendto(fd, "faultline", 9, 0, (struct sockaddr *)&to[i % 2],
+			   sizeof(struct sockaddr_in)) < 0)
+			m.err = errno;
+	close(fd);
+out:
+	if (write(wfd, &m, sizeof(m)) != sizeof(m))
+		_exit(1);
+	_exit(0);
+}
+
+/* Run the sender; 0 when it sent everything, else a failure noted in *p. */
+static int run_sender(struct fl_probe *p)
+{
+	struct sender_msg m = {-1, 0};
+	int fds[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		probe_fail(p, -errno, "pipe");
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		probe_fail(p, -errno, "fork");
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		send_from_cgroup(fds[1]);
+	}
+	close(fds[1]);
+	do
+		n = read(fds[0], &m, sizeof(m));
+	while (n < 0 && errno == EINTR);
+	close(fds[0]);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(m))
+		probe_note(p, -EIO, "the sender in the temporary cgroup gave no answer");
+	else if (m.stage == 0 && m.err)
+		probe_fail(p, -m.err, "moving the sender into %s", sender_cgroup);
+	else if (m.stage == 1)
+		probe_fail(p, -m.err, "socket(AF_INET, SOCK_DGRAM)");
+	else if (m.err)
+		probe_fail(p, -m.err, "sending UDP to " FL_PROBE_CG_ADDR_B " over the veth");
+	else
+		return 0;
+	return -1;
+}
+
+/* Wait up to a second for every slot to count every packet; read them. */
+static void wait_for_packets(int map_fd, int rx_fd, struct cg_seen seen[CG__SLOTS], int *received)
+{
+	char buf[64];
+
+	for (int tries = 0; tries < 100; tries++) {
+		bool all = true;
+
+		while (recv(rx_fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+			(*received)++;
+		for (__u32 k = 0; k < CG__SLOTS; k++) {
+			if (bpf_map_lookup_elem(map_fd, &k, &seen[k]) < 0)
+				memset(&seen[k], 0, sizeof(seen[k]));
+			if (seen[k].packets < FL_PROBE_CG_PACKETS)
+				all = false;
+		}
+		if (all && *received >= FL_PROBE_CG_PACKETS)
+			return;
+		usleep(10000);
+	}
+}
+
+/* Whose cgroup id is this, for the ingress detail. */
+static const char *whose(__u64 id, __u64 sender, __u64 receiver)
+{
+	if (id == sender)
+		return "the sender's cgroup";
+	if (id == receiver)
+		return "the receiver's cgroup";
+	return id ? "neither's cgroup" : "no cgroup (0)";
+}
+
+/* What was measured: p[0] the cgroup_egress verdict, p[1] cgroup_ingress. */
+static void judge_cgroup_id(struct fl_probe *p, const struct cg_seen seen[CG__SLOTS], __u64 sender,
+			    __u64 receiver, int received)
+{
+	const struct cg_seen *eg = &seen[CG_EGRESS], *in = &seen[CG_INGRESS];
+	const struct cg_seen *fw = &seen[CG_FORWARDED];
+	char fwd[96];
+
+	if (!eg->packets)
+		probe_note(&p[0], -EIO, "no probe packet reached %s egress of the veth", cg_hook);
+	else if (eg->cgroup_id != sender || eg->varied)
+		probe_note(&p[0], -EOPNOTSUPP,
+			   "%s egress saw cgroup id %llu%s, not the sending socket's %llu", cg_hook,
+			   (unsigned long long)eg->cgroup_id, eg->varied ? " (and others)" : "",
+			   (unsigned long long)sender);
+	else
+		probe_pass(&p[0],
+			   "%s egress: the sending socket's cgroup (id %llu, the inode of its "
+			   "temporary cgroup) on %llu/%d UDP packets over a veth; %d received",
+			   cg_hook, (unsigned long long)sender, (unsigned long long)eg->packets,
+			   FL_PROBE_CG_PACKETS, received);
+
+	if (!fw->packets)
+		snprintf(fwd, sizeof(fwd), "forwarded packets not seen");
+	else if (!fw->cgroup_id && !fw->varied)
+		snprintf(fwd, sizeof(fwd), "0 on %llu forwarded (no local socket, as from a NIC)",
+			 (unsigned long long)fw->packets);
+	else
+		snprintf(fwd, sizeof(fwd), "%s when forwarded (id %llu)",
+			 whose(fw->cgroup_id, sender, receiver), (unsigned long long)fw->cgroup_id);
+	if (!in->packets)
+		probe_note(&p[1], -EIO, "no probe packet reached the receiver's %s ingress; %s",
+			   cg_hook, fwd);
+	else if (in->cgroup_id == sender && !in->varied)
+		probe_pass(
+		    &p[1],
+		    "%s ingress: the sender's cgroup across a veth (id %llu, the remote "
+		    "sending socket's, not the receiver's %llu); %s: --cgroup is egress only",
+		    cg_hook, (unsigned long long)in->cgroup_id, (unsigned long long)receiver, fwd);
+	else
+		probe_pass(&p[1],
+			   "%s ingress: %s across a veth (id %llu%s; sender %llu, receiver "
+			   "%llu); %s: --cgroup is egress only",
+			   cg_hook, whose(in->cgroup_id, sender, receiver),
+			   (unsigned long long)in->cgroup_id, in->varied ? " and others" : "",
+			   (unsigned long long)sender, (unsigned long long)receiver, fwd);
+}
+
+_Static_assert(FL_MECH_CGROUP_INGRESS == FL_MECH_CGROUP_EGRESS + 1, "one child fills both");
+
+/* In a private network namespace (A): the whole measurement, for p[0] and p[1]. */
+static void probe_cgroup_id_child(struct fl_probe *p)
+{
+	static const char *const names[CG__SLOTS] = {
+	    [CG_EGRESS] = "fl_probe_cg_egress",
+	    [CG_INGRESS] = "fl_probe_cg_ingress",
+	    [CG_FORWARDED] = "fl_probe_cg_fwd",
+	};
+	struct bpf_program *progs[CG__SLOTS];
+	struct cg_seen seen[CG__SLOTS];
+	struct fl_probes *skel = NULL;
+	int ns_a = -1, ns_b = -1, rx = -1, links[CG__SLOTS] = {-1, -1, -1};
+	__u64 sender = 0, receiver = 0;
+	struct sockaddr_storage at;
+	bool made = false;
+	struct stat st;
+	int r, received = 0;
+
+	hold_signals();
+	probe_note(&p[1], -ECANCELED, "not measured");
+	ns_a = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns_a < 0) {
+		probe_fail(&p[0], -errno, "opening /proc/self/ns/net");
+		goto out;
+	}
+	if (unshare(CLONE_NEWNET) < 0) {
+		probe_fail(&p[0], -errno, "unshare(CLONE_NEWNET) for the receiver");
+		goto out;
+	}
+	ns_b = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (ns_b < 0) {
+		probe_fail(&p[0], -errno, "opening /proc/self/ns/net");
+		goto out;
+	}
+	if (setns(ns_a, CLONE_NEWNET) < 0) {
+		probe_fail(&p[0], -errno, "setns back to the sender's netns");
+		goto out;
+	}
+
+	/* Netns A: the veth, its address, the route of the forwarded packets. */
+	r = make_veth(ns_b);
+	if (r < 0) {
+		probe_fail(&p[0], r,
+			   "adding veth " FL_PROBE_CG_A " with its peer in a second netns");
+		goto out;
+	}
+	r = if_up_with_addr(FL_PROBE_CG_A, FL_PROBE_CG_ADDR_A);
+	if (r < 0) {
+		probe_fail(&p[0], r, "setting " FL_PROBE_CG_A " up with " FL_PROBE_CG_ADDR_A "/30");
+		goto out;
+	}
+	r = add_fwd_route(FL_PROBE_CG_ADDR_B);
+	if (r == 0)
+		r = set_ip_forward(false);
+	if (r < 0) {
+		probe_fail(&p[0], r, "routing " FL_PROBE_CG_FWD_NET "/30 via " FL_PROBE_CG_ADDR_B);
+		goto out;
+	}
+	skel = load_progs(&p[0], names, CG__SLOTS, true, progs);
+	if (!skel)
+		goto out;
+	r = attach_tc(bpf_program__fd(progs[CG_EGRESS]), FL_PROBE_CG_A, false, &links[CG_EGRESS]);
+	if (r == 0)
+		r = attach_tc(bpf_program__fd(progs[CG_FORWARDED]), FL_PROBE_CG_A, true,
+			      &links[CG_FORWARDED]);
+	if (r < 0) {
+		probe_fail(&p[0], r, "attaching tc programs to " FL_PROBE_CG_A);
+		goto out;
+	}
+
+	/* Netns B: the peer, the receiver, and the route back to A. */
+	if (setns(ns_b, CLONE_NEWNET) < 0) {
+		probe_fail(&p[0], -errno, "setns to the receiver's netns");
+		goto out;
+	}
+	r = if_up_with_addr(FL_PROBE_CG_B, FL_PROBE_CG_ADDR_B);
+	if (r < 0) {
+		probe_fail(&p[0], r, "setting " FL_PROBE_CG_B " up with " FL_PROBE_CG_ADDR_B "/30");
+		goto out;
+	}
+	r = add_fwd_route(FL_PROBE_CG_ADDR_A);
+	if (r == 0)
+		r = set_ip_forward(true);
+	if (r < 0) {
+		probe_fail(&p[0], r,
+			   "routing " FL_PROBE_CG_FWD_NET "/30 back via " FL_PROBE_CG_ADDR_A);
+		goto out;
+	}
+	r = attach_tc(bpf_program__fd(progs[CG_INGRESS]), FL_PROBE_CG_B, true, &links[CG_INGRESS]);
+	if (r < 0) {
+		probe_fail(&p[0], r, "attaching a tc program to " FL_PROBE_CG_B);
+		goto out;
+	}
+	rx = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	set_sin((struct sockaddr *)&at, FL_PROBE_CG_ADDR_B, FL_PROBE_CG_PORT);
+	if (rx < 0 || bind(rx, (struct sockaddr *)&at, sizeof(struct sockaddr_in)) < 0) {
+		probe_fail(&p[0], -errno, "binding the receiver to " FL_PROBE_CG_ADDR_B);
+		goto out;
+	}
+	if (setns(ns_a, CLONE_NEWNET) < 0) {
+		probe_fail(&p[0], -errno, "setns back to the sender's netns");
+		goto out;
+	}
+
+	/* The sender, in a cgroup of its own; the receiver stays in ours. */
+	if (mkdir(sender_cgroup, 0700) < 0) {
+		probe_fail(&p[0], -errno, "making the temporary cgroup %s", sender_cgroup);
+		goto out;
+	}
+	made = true;
+	if (stat(sender_cgroup, &st) < 0) {
+		probe_fail(&p[0], -errno, "%s", sender_cgroup);
+		goto out;
+	}
+	sender = st.st_ino;
+	r = own_cgroup_id(&receiver);
+	if (r < 0) {
+		probe_fail(&p[0], r, "finding this process's cgroup v2 in /proc/self/cgroup");
+		goto out;
+	}
+	if (run_sender(&p[0]) < 0)
+		goto out;
+	wait_for_packets(bpf_map__fd(skel->maps.fl_cg_seen), rx, seen, &received);
+	judge_cgroup_id(p, seen, sender, receiver, received);
+	goto done;
+out:
+	/* The measurement never ran: both entries say why. */
+	p[1].ok = p[0].ok;
+	p[1].err = p[0].err;
+	memcpy(p[1].detail, p[0].detail, sizeof(p[1].detail));
+done:
+	for (int i = 0; i < CG__SLOTS; i++)
+		if (links[i] >= 0)
+			close(links[i]);
+	fl_probes__destroy(skel);
+	if (rx >= 0)
+		close(rx);
+	if (ns_b >= 0)
+		close(ns_b);
+	if (ns_a >= 0)
+		close(ns_a);
+	if (made)
+		remove_cgroup(sender_cgroup);
+}
+
 /* Make a ring buffer map of one page and close it. */
 static void probe_ringbuf(struct fl_probe *p)
 {
@@ -1041,6 +1620,31 @@ static void judge_faults(struct fl_probe_report *r)
 		fault_set(&r->faults[FL_FAULT_IO], false, NULL, "needs bpf_lsm");
 }
 
+/*
+ * --cgroup matches bpf_skb_cgroup_id(): on egress where cgroup_egress saw the
+ * sending socket's cgroup there; never on ingress, where it is not the
+ * receiving socket's (cgroup_ingress says what it is instead).
+ */
+static void judge_targets(struct fl_probe_report *r)
+{
+	struct fl_target_support *t = &r->targets[FL_TARGET_CGROUP];
+	const struct fl_probe *m = r->mech;
+
+	t->target = "cgroup";
+	t->ingress = false;
+	t->egress = r->core_ok && m[FL_MECH_CGROUP_EGRESS].ok;
+	t->via = t->egress ? m[FL_MECH_CGROUP_EGRESS].id : NULL;
+	if (!r->core_ok)
+		snprintf(t->reason, sizeof(t->reason), "needs btf, and tcx or clsact");
+	else if (!m[FL_MECH_CGROUP_EGRESS].ok)
+		snprintf(t->reason, sizeof(t->reason), "needs cgroup_egress");
+	else
+		snprintf(t->reason, sizeof(t->reason),
+			 "egress only: there bpf_skb_cgroup_id() is the sending socket's cgroup "
+			 "(cgroup_egress); on ingress it is the remote sender's or 0, not the "
+			 "receiver's (cgroup_ingress), so --cgroup is refused there");
+}
+
 /* ---- the whole report ---------------------------------------------------- */
 
 const struct fl_probe *fl_probe_find(const struct fl_probe_report *r, const char *id)
@@ -1078,9 +1682,16 @@ int fl_probe_all(struct fl_probe_report *out)
 			 cgroup2_path, (int)getpid());
 		r = run_child(&m[FL_MECH_SET_RETVAL], 0, probe_set_retval_child);
 		ret = ret ?: r;
-		remove_retval_cgroup();
+		remove_cgroup(retval_cgroup);
+		snprintf(sender_cgroup, sizeof(sender_cgroup), "%s/faultline-doctor.%d.cgroup_id",
+			 cgroup2_path, (int)getpid());
+		r = run_child_n(&m[FL_MECH_CGROUP_EGRESS], 2, CLONE_NEWNET, probe_cgroup_id_child);
+		ret = ret ?: r;
+		remove_cgroup(sender_cgroup);
 	} else {
 		probe_note(&m[FL_MECH_SET_RETVAL], -ENOENT, "not tried: needs cgroup2");
+		probe_note(&m[FL_MECH_CGROUP_EGRESS], -ENOENT, "not tried: needs cgroup2");
+		probe_note(&m[FL_MECH_CGROUP_INGRESS], -ENOENT, "not tried: needs cgroup2");
 	}
 	r = run_child(&m[FL_MECH_BPF_LSM], 0, probe_bpf_lsm_child);
 	ret = ret ?: r;
@@ -1094,5 +1705,6 @@ int fl_probe_all(struct fl_probe_report *out)
 	probe_bpf_timer(&m[FL_MECH_BPF_TIMER], &m[FL_MECH_BPF_SYSCALL]);
 
 	judge_faults(out);
+	judge_targets(out);
 	return ret;
 }

@@ -9,7 +9,8 @@
  * of its own, which the kernel tears down with the child.
  *
  * From the mechanisms it then derives which faults work here, and for each
- * one that does not, which missing mechanism is to blame. `faultline doctor`
+ * one that does not, which missing mechanism is to blame; and on which side
+ * (egress, ingress) a target such as --cgroup means what it says. `faultline doctor`
  * prints the report; the daemon serves it as GET /v1/capabilities.
  */
 #ifndef FAULTLINE_PROBE_H
@@ -20,19 +21,21 @@
 
 /* The mechanisms, in the order they are probed and reported. */
 enum fl_mech {
-	FL_MECH_BTF,	     /* kernel BTF: CO-RE programs load */
-	FL_MECH_BPFFS,	     /* bpf filesystem at /sys/fs/bpf */
-	FL_MECH_BPF_SYSCALL, /* bpf(2) loads a tc program (and JIT compiles it) */
-	FL_MECH_TCX,	     /* tcx links, kernel 6.6+ */
-	FL_MECH_CLSACT,	     /* clsact qdisc + cls_bpf filter, the pre-tcx way */
-	FL_MECH_CGROUP2,     /* a cgroup v2 hierarchy is mounted */
-	FL_MECH_SET_RETVAL,  /* cgroup/connect4 + bpf_set_retval chooses the errno */
-	FL_MECH_BPF_LSM,     /* BPF LSM is active and an lsm program attaches */
-	FL_MECH_NFQUEUE,     /* nfnetlink_queue + the xt NFQUEUE target */
-	FL_MECH_SCH_NETEM,   /* the netem qdisc */
-	FL_MECH_SCH_FQ,	     /* the fq qdisc (EDT pacing) */
-	FL_MECH_RINGBUF,     /* BPF ring buffer maps */
-	FL_MECH_BPF_TIMER,   /* bpf_timer helpers */
+	FL_MECH_BTF,		/* kernel BTF: CO-RE programs load */
+	FL_MECH_BPFFS,		/* bpf filesystem at /sys/fs/bpf */
+	FL_MECH_BPF_SYSCALL,	/* bpf(2) loads a tc program (and JIT compiles it) */
+	FL_MECH_TCX,		/* tcx links, kernel 6.6+ */
+	FL_MECH_CLSACT,		/* clsact qdisc + cls_bpf filter, the pre-tcx way */
+	FL_MECH_CGROUP2,	/* a cgroup v2 hierarchy is mounted */
+	FL_MECH_SET_RETVAL,	/* cgroup/connect4 + bpf_set_retval chooses the errno */
+	FL_MECH_CGROUP_EGRESS,	/* bpf_skb_cgroup_id() on tcx egress: the sender's cgroup */
+	FL_MECH_CGROUP_INGRESS, /* the same on tcx ingress: informational, see below */
+	FL_MECH_BPF_LSM,	/* BPF LSM is active and an lsm program attaches */
+	FL_MECH_NFQUEUE,	/* nfnetlink_queue + the xt NFQUEUE target */
+	FL_MECH_SCH_NETEM,	/* the netem qdisc */
+	FL_MECH_SCH_FQ,		/* the fq qdisc (EDT pacing) */
+	FL_MECH_RINGBUF,	/* BPF ring buffer maps */
+	FL_MECH_BPF_TIMER,	/* bpf_timer helpers */
 	FL_MECH__COUNT
 };
 
@@ -74,9 +77,27 @@ struct fl_fault_support {
 	char reason[FL_PROBE_DETAIL_MAX];
 };
 
+/*
+ * The rule targets whose meaning the kernel decides. --cgroup PATH matches
+ * bpf_skb_cgroup_id(), which the cgroup_egress and cgroup_ingress probes
+ * measure: on egress it is the sending socket's cgroup; on ingress it is
+ * never the receiving socket's (the remote sender's across a veth, 0 for a
+ * packet without a local socket), so faultline refuses --cgroup there.
+ */
+enum fl_target_kind { FL_TARGET_CGROUP, FL_TARGET__COUNT };
+
+struct fl_target_support {
+	const char *target; /* "cgroup" */
+	bool egress;	    /* the target matches what it says on egress here */
+	bool ingress;	    /* ... and on ingress */
+	const char *via;    /* id of the mechanism that showed it; NULL when neither */
+	char reason[FL_PROBE_DETAIL_MAX];
+};
+
 struct fl_probe_report {
 	struct fl_probe mech[FL_MECH__COUNT];
 	struct fl_fault_support faults[FL_FAULT__COUNT];
+	struct fl_target_support targets[FL_TARGET__COUNT];
 	/* The core every packet fault needs: BTF and (tcx or clsact). */
 	bool core_ok;
 };

@@ -22,6 +22,11 @@ mech_ok() {
 	report | jq -r --arg id "$1" '.mechanisms[] | select(.id == $id) | .ok'
 }
 
+# mech_detail ID: print .detail of the mechanism ID
+mech_detail() {
+	report | jq -r --arg id "$1" '.mechanisms[] | select(.id == $id) | .detail'
+}
+
 cgroup2_mount() {
 	awk '{ for (i = 1; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") print $5; break } }' \
 		/proc/self/mountinfo | head -n1
@@ -45,6 +50,8 @@ residue() {
 	tc qdisc show dev lo
 	tc filter show dev lo ingress 2>&1 || true
 	tc filter show dev lo egress 2>&1 || true
+	echo "# the cgroup probe's veth (flcg0, flcg1)"
+	ip -o link show | grep -c flcg || true
 	echo "# securityfs mounts"
 	grep -c ' /sys/kernel/security ' /proc/self/mountinfo || true
 }
@@ -95,6 +102,41 @@ residue() {
 	for reason in "${lines[@]}"; do
 		[[ "$reason" == needs\ * ]]
 	done
+}
+
+@test "doctor_measures_the_sending_sockets_cgroup_on_egress" {
+	# What --cgroup relies on: tc egress sees the cgroup of the socket that sent.
+	[ "$(mech_ok cgroup_egress)" = true ]
+	run mech_detail cgroup_egress
+	assert_output --regexp "^tcx egress: the sending socket's cgroup \(id [0-9]+, the inode of its temporary cgroup\) on 3/3 UDP packets over a veth; 3 received$"
+}
+
+@test "doctor_measures_what_ingress_sees_the_remote_sender_or_0" {
+	local egress_id ingress_id receiver_id
+	[ "$(mech_ok cgroup_ingress)" = true ]
+	run mech_detail cgroup_ingress
+	# Measured here: across a veth, ingress sees the *sender's* cgroup (veth
+	# keeps skb->sk); forwarded packets, like a NIC's, have no socket: 0.
+	assert_output --regexp "^tcx ingress: the sender's cgroup across a veth \(id [0-9]+, the remote sending socket's, not the receiver's [0-9]+\); 0 on 3 forwarded \(no local socket, as from a NIC\): --cgroup is egress only$"
+	egress_id=$(mech_detail cgroup_egress | sed -E 's/.*\(id ([0-9]+),.*/\1/')
+	ingress_id=$(mech_detail cgroup_ingress | sed -E 's/.*\(id ([0-9]+),.*/\1/')
+	receiver_id=$(mech_detail cgroup_ingress | sed -E "s/.*not the receiver's ([0-9]+)\).*/\1/")
+	[ "$egress_id" = "$ingress_id" ]
+	[ "$ingress_id" != "$receiver_id" ]
+}
+
+@test "doctor_says_the_cgroup_target_works_on_egress_only_and_why" {
+	run jq -r '.targets[] | select(.target == "cgroup") | "\(.egress) \(.ingress) \(.via)"' \
+		"$BATS_FILE_TMPDIR/report.json"
+	assert_output "true false cgroup_egress"
+	run jq -r '.targets[] | select(.target == "cgroup") | .reason' "$BATS_FILE_TMPDIR/report.json"
+	assert_output --partial "egress only: there bpf_skb_cgroup_id() is the sending socket's cgroup"
+	assert_output --partial "not the receiver's"
+	run "$FAULTLINE" doctor
+	assert_success
+	assert_line --regexp '^TARGET +EGRESS +INGRESS +HOW / WHY NOT$'
+	assert_line --regexp "^cgroup +works +no +egress only: .*sending socket's cgroup"
+	assert_line --regexp '^cgroup_ingress +ok +tcx ingress: the sender.s cgroup across a veth'
 }
 
 @test "doctor_help_exits_0" {

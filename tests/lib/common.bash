@@ -117,7 +117,7 @@ received() { jq -r ".\"$2\".received" <<<"$1"; }
 within_binomial() {
 	awk -v d="$1" -v n="$2" -v p="$3" 'BEGIN {
 		p /= 100; m = n * p; sd = sqrt(n * p * (1 - p)); lo = m - 3.29 * sd; hi = m + 3.29 * sd
-		printf "dropped %d of %d (%.3f%%), expected %.1f, 99.9%% interval [%.1f, %.1f]\n", d, n, 100 * d / n, m, lo, hi
+		printf "%d of %d (%.3f%%), expected %.1f, 99.9%% interval [%.1f, %.1f]\n", d, n, 100 * d / n, m, lo, hi
 		exit !(d >= lo && d <= hi)
 	}'
 }
