@@ -1346,8 +1346,13 @@ static int run(struct inject_args *a)
 	for (int k = 0; k < a->n_ifs; k++) {
 		r = fl_engine__attach(e, a->ifindexes[k], a->spec.dir_mask);
 		if (r) {
+			/* tcx holds at most 64 programs per hook (bpf_mprog); 63 got
+			 * attached here when 70 injects raced for one veth */
 			fl_cli_err("cannot attach to %s: %s; rolled back, nothing applied",
-				   a->ifnames[k], strerror(-r));
+				   a->ifnames[k],
+				   r == -ERANGE ? "it already carries the most BPF programs tcx "
+						  "allows on this hook (about 64)"
+						: strerror(-r));
 			fl_engine__close(e);
 			return FL_EXIT_INJECT;
 		}
