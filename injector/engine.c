@@ -43,7 +43,6 @@ struct fl_engine {
 		int live;
 	} prefixes[FL_MAX_PREFIXES];
 	int n_prefixes;
-	uint64_t end_ns[FL_MAX_RULES];	 /* per rule; 0: none */
 	uint64_t until_ns[FL_MAX_RULES]; /* last deadline written */
 	int ncpus;
 };
@@ -554,7 +553,6 @@ int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, ui
 	write_bits(e, spec, id, 1);
 	/* visible last: every table the packet path reads is in place */
 	__atomic_fetch_or(&bss->fl_tables.active, 1ull << id, __ATOMIC_RELEASE);
-	e->end_ns[id] = spec->end_ns;
 	e->until_ns[id] = rule.until_ns;
 
 	r = fl_undo_push(&e->undo, undo_rule, e, (uintptr_t)id);
@@ -594,13 +592,13 @@ int fl_engine__renew(struct fl_engine *e, uint64_t now_ns, uint64_t lease_ns)
 		/* The deadline passed before the end: we were frozen or starved
 		 * past our lease and the kernel stopped the fault meanwhile. */
 		if (now_ns >= e->until_ns[id] &&
-		    (!e->end_ns[id] || e->until_ns[id] < e->end_ns[id]))
+		    (!e->specs[id].end_ns || e->until_ns[id] < e->specs[id].end_ns))
 			return -ETIME;
 	}
 	for (int id = 0; id < FL_MAX_RULES; id++) {
 		if (!(e->used & (1ull << id)))
 			continue;
-		e->until_ns[id] = deadline(e->end_ns[id], now_ns, lease_ns);
+		e->until_ns[id] = deadline(e->specs[id].end_ns, now_ns, lease_ns);
 		__atomic_store_n(&bss->fl_rules[id].until_ns, e->until_ns[id], __ATOMIC_RELEASE);
 	}
 	return 0;
