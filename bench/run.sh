@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Run every benchmark built under BUILD/bench/ (make bench builds them from
 # bench/*.c; only the bench_* binaries are benchmarks, the others are helpers
-# such as hold_rules), then bench/throughput.sh, and print their figures, one
-# "name value unit" line each, under a header naming the date, kernel and
-# CPU, so that a pasted result says where it was measured. Exits non-zero if
-# any benchmark fails.
+# such as hold_rules), then bench/throughput.sh and bench/delay.sh, and print
+# their figures, one "name value unit" line each, under a header naming the
+# date, kernel and CPU, so that a pasted result says where it was measured.
+# Exits non-zero if any benchmark fails.
 # Usage: bench/run.sh [BUILD]    (default build; needs root: loads BPF,
 # creates network namespaces)
 set -u
@@ -34,6 +34,13 @@ done
 echo "# throughput.sh"
 if ! timeout -k 30 $((${FL_BENCH_TIME_LIMIT:-170} + 30)) "$HERE/throughput.sh" "$BUILD"; then
 	echo "bench/run.sh: throughput.sh failed" >&2
+	failed=1
+fi
+# delay.sh (the delay action: accuracy, CPU, TCP, HTTP beside toxy) bounds
+# itself too (FL_DELAY_BENCH_TIME_LIMIT, 150 s)
+echo "# delay.sh"
+if ! timeout -k 30 $((${FL_DELAY_BENCH_TIME_LIMIT:-150} + 30)) "$HERE/delay.sh" "$BUILD"; then
+	echo "bench/run.sh: delay.sh failed" >&2
 	failed=1
 fi
 exit $failed

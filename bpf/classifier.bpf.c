@@ -6,7 +6,8 @@
  * owned by the injector's file descriptors (clsact only on kernels without
  * tcx). Each packet is classified to at most one rule in O(1)
  * (lib/classify.h) and the rule's actions are applied in a fixed order:
- * rate (policer), loss, corrupt, duplicate. Every rule has a deadline
+ * rate (policer), loss, corrupt, duplicate, delay (egress: the frame is
+ * copied to the delay line's ring buffer and the original sunk). Every rule has a deadline
  * (until_ns) checked here, so a stopped or hung injector cannot prolong a
  * fault beyond its lease.
  *
@@ -18,6 +19,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_core_read.h>
 
 #include "faultline/rule.h"
 #include "lib/parse.h"
@@ -74,6 +76,38 @@ struct {
 	__type(key, struct fl_lpm6_key);
 	__type(value, __u64);
 } fl_addr6 SEC(".maps");
+
+/* The delay line: frames copied out of egress, with their due time; the
+ * injector's delay-line thread sends each again at its due time
+ * (injector/delay_line.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, FL_DELAY_RB_SIZE);
+} fl_delay_rb SEC(".maps");
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+/* Stamped by bpf/watchdog.bpf.c when the injector's main thread exits
+ * (kill -9 included): packets then pass undelayed at once, long before the
+ * kernel gets round to detaching this program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} fl_owner_exit SEC(".maps");
+
+/* Is anyone still consuming the ring? When records have waited unconsumed
+ * for FL_DELAY_STALL_NS, the consumer is dead (kill -9: its tcx link goes
+ * only once the kernel has torn the process down, which takes milliseconds)
+ * or hung: frames then pass undelayed (fail open). Shared by the CPUs
+ * without a lock: a race costs at most one misjudged frame. */
+__u64 fl_delay_cons_seen;  /* consumer position last seen */
+__u64 fl_delay_pending_ns; /* since when records wait unconsumed; 0: none */
+
+/* Jitter distribution tables (FL_DIST_TABLES x FL_DIST_ENTRIES), written
+ * by the injector before any rule uses them. */
+__s32 fl_dist_tables[4][FL_DIST_ENTRIES];
 
 /* cgroup v2 id -> rules (--cgroup). */
 struct {
@@ -218,6 +252,146 @@ static __always_inline int fl_corrupt(struct __sk_buff *skb, const struct fl_rul
 				   2 | (pkt->l4proto == 17 ? BPF_F_MARK_MANGLED_0 : 0)) == 0;
 }
 
+/* The checksum and GSO state the frame needs when it is sent again: a frame
+ * with a partial checksum (offload) carries only the pseudo-header sum. */
+static __always_inline void fl_delay_meta(struct __sk_buff *ctx, struct fl_delay_rec *rec,
+					  const struct fl_pkt *pkt)
+{
+	struct sk_buff *skb = bpf_cast_to_kern_ctx(ctx);
+
+	if (BPF_CORE_READ_BITFIELD(skb, ip_summed) == 3 /* CHECKSUM_PARTIAL */) {
+		rec->flags |= FL_DELAY_F_CSUM_PARTIAL;
+		rec->csum_start = (__u16)(skb->csum_start - (__u16)(skb->data - skb->head));
+		rec->csum_offset = skb->csum_offset;
+	}
+	if (ctx->gso_size && pkt->has_l4) {
+		rec->gso_size = (__u16)ctx->gso_size;
+		if (pkt->l4proto == 6)
+			rec->gso_type = pkt->family == 4 ? FL_GSO_TCPV4 : FL_GSO_TCPV6;
+		else if (pkt->l4proto == 17)
+			rec->gso_type = FL_GSO_UDP_L4;
+	}
+}
+
+static __always_inline int fl_delay_stalled(__u64 now)
+{
+	__u32 zero = 0;
+	__u64 *dead = bpf_map_lookup_elem(&fl_owner_exit, &zero);
+
+	if (dead && *dead)
+		return 1;
+	__u64 cons = bpf_ringbuf_query(&fl_delay_rb, BPF_RB_CONS_POS);
+	__u64 avail = bpf_ringbuf_query(&fl_delay_rb, BPF_RB_AVAIL_DATA);
+
+	if (!avail) {
+		fl_delay_pending_ns = 0;
+		fl_delay_cons_seen = cons;
+		return 0;
+	}
+	if (cons != fl_delay_cons_seen || !fl_delay_pending_ns) {
+		fl_delay_cons_seen = cons;
+		fl_delay_pending_ns = now;
+		return 0;
+	}
+	return now - fl_delay_pending_ns > FL_DELAY_STALL_NS;
+}
+
+/* Reserve a record of SZ data bytes and copy the frame into it. */
+#define FL_DELAY_COPY(SZ)                                                                          \
+	do {                                                                                       \
+		rec = bpf_ringbuf_reserve(&fl_delay_rb, sizeof(*rec) + (SZ), 0);                   \
+		if (!rec)                                                                          \
+			return -1;                                                                 \
+		n = len - 1;                                                                       \
+		/* the verifier's bound, 1..SZ, where the compiler cannot drop it */               \
+		asm volatile("%[n] &= %[m]" : [n] "+r"(n) : [m] "i"((SZ)-1));                      \
+		if (bpf_skb_load_bytes(skb, 0, rec->data, n + 1)) {                                \
+			bpf_ringbuf_discard(rec, BPF_RB_NO_WAKEUP);                                \
+			return -1;                                                                 \
+		}                                                                                  \
+	} while (0)
+
+/* netem's tabledist(): mu + sigma * t / 8192, t drawn from the rule's
+ * distribution table by the top 12 bits of a (correlated) random number
+ * (netem takes rnd % size, which loses the correlation: docs/delay.md), or
+ * uniform in [mu - sigma, mu + sigma). faultline/dist.h's fl_dist_sample()
+ * is the same in user space. Floored at 0; unsigned arithmetic
+ * (no signed division in BPF before cpu v4). */
+static __always_inline __u64 fl_tabledist(const struct fl_rule *rule, struct fl_rule_state *st)
+{
+	__u64 mu = rule->delay_ns, sigma = rule->jitter_ns, q;
+	__u32 rnd, d = rule->delay_dist;
+	__s32 t;
+
+	if (!sigma)
+		return mu;
+	rnd = fl_crand(rule, st, rule->delay_corr, &st->delay_last);
+	if (d == 0 || d > FL_DIST_TABLES) {
+		/* scaled, not netem's rnd % (2 * sigma), which loses the
+		 * correlation (faultline/dist.h); sigma <= FL_JITTER_MAX_NS */
+		q = ((__u64)rnd * (2 * sigma)) >> 32;
+		return mu + q >= sigma ? mu + q - sigma : 0;
+	}
+	t = fl_dist_tables[(d - 1) & 3][(rnd >> 20) & (FL_DIST_ENTRIES - 1)];
+	if (t >= 0)
+		return mu + (sigma * (__u64)t + 4096) / 8192;
+	q = (sigma * (__u64)(-(__s64)t) + 4096) / 8192;
+	return mu > q ? mu - q : 0;
+}
+
+/* netem's reorder: the packet goes at once, ahead of those held, when
+ * reorder_gap - 1 were delayed since the last such one and a draw falls
+ * below the threshold. */
+static __always_inline int fl_reorder_now(const struct fl_rule *rule, struct fl_rule_state *st)
+{
+	if (!rule->reorder_gap || st->reorder_count + 1 < rule->reorder_gap ||
+	    (__u64)fl_crand(rule, st, rule->reorder_corr, &st->reorder_last) >=
+		rule->reorder_thresh) {
+		st->reorder_count++;
+		return 0;
+	}
+	st->reorder_count = 0;
+	return 1;
+}
+
+/* Copy the frame to the delay line, due after the rule's delay. 0, or -1
+ * when the ring is full or the frame too big: the caller then passes it
+ * undelayed. */
+static __always_inline int fl_delay(struct __sk_buff *skb, const struct fl_rule *rule,
+				    struct fl_rule_state *st, const struct fl_pkt *pkt, __u32 id,
+				    __u64 now, __u8 copies, const int dir)
+{
+	struct fl_delay_rec *rec;
+	__u64 delay = fl_tabledist(rule, st), n;
+	__u32 len = skb->len;
+
+	if (len == 0 || fl_delay_stalled(now))
+		return -1;
+	if (len <= FL_DELAY_FRAME_SMALL)
+		FL_DELAY_COPY(FL_DELAY_FRAME_SMALL);
+	else if (len <= FL_DELAY_FRAME_MTU)
+		FL_DELAY_COPY(FL_DELAY_FRAME_MTU);
+	else if (len <= FL_DELAY_FRAME_MAX)
+		FL_DELAY_COPY(FL_DELAY_FRAME_MAX);
+	else
+		return -1;
+	rec->due_ns = now + delay;
+	rec->len = len;
+	rec->ifindex = skb->ifindex;
+	rec->rule = (__u16)id;
+	rec->copies = copies;
+	rec->flags = dir == FL_DIR_INGRESS ? FL_DELAY_F_INGRESS : 0;
+	rec->gso_size = 0;
+	rec->gso_type = FL_GSO_NONE;
+	rec->pad0 = 0;
+	rec->csum_start = 0;
+	rec->csum_offset = 0;
+	rec->pad1 = 0;
+	fl_delay_meta(skb, rec, pkt);
+	bpf_ringbuf_submit(rec, 0);
+	return 0;
+}
+
 static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 {
 	__u64 bits = fl_tables.active & fl_tables.dir[dir];
@@ -225,14 +399,16 @@ static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 	struct fl_counters *cnt;
 	struct fl_rule *rule;
 	struct fl_pkt pkt;
+	int dup = 0;
 	__u64 now;
 	__u32 id;
 
 	if (!bits)
 		return FL_PASS;
-	if (skb->mark & FL_DUP_MARK) {
-		/* our own duplicate coming around again: let it go */
-		skb->mark &= ~FL_DUP_MARK;
+	if (skb->mark & (FL_DUP_MARK | FL_DELAY_MARK)) {
+		/* our own duplicate coming around again, or a frame the delay
+		 * line sends at its due time: let it go */
+		skb->mark &= ~(FL_DUP_MARK | FL_DELAY_MARK);
 		return FL_PASS;
 	}
 	if (fl_parse(skb, &pkt))
@@ -278,7 +454,20 @@ static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 	    fl_corrupt(skb, rule, st, &pkt))
 		cnt->corrupted++;
 	if ((rule->actions & FL_ACT_DUPLICATE) &&
-	    (__u64)fl_crand(rule, st, rule->dup_corr, &st->dup_last) < rule->dup_thresh) {
+	    (__u64)fl_crand(rule, st, rule->dup_corr, &st->dup_last) < rule->dup_thresh)
+		dup = 1;
+	if ((rule->actions & FL_ACT_DELAY) && fl_reorder_now(rule, st)) {
+		cnt->reordered++;
+	} else if (rule->actions & FL_ACT_DELAY) {
+		/* a duplicate is delayed as well: the delay line sends it twice */
+		if (fl_delay(skb, rule, st, &pkt, id, now, dup ? 2 : 1, dir) == 0) {
+			cnt->delayed++;
+			cnt->duplicated += dup;
+			return fl_drop_silently(); /* the sink: the copy goes on */
+		}
+		cnt->delay_overflow++;
+	}
+	if (dup) {
 		__u32 mark = skb->mark;
 
 		/* the copy goes out (or in) on the same device, marked so that
@@ -302,6 +491,20 @@ SEC("tc")
 int fl_egress(struct __sk_buff *skb)
 {
 	return fl_handle(skb, FL_DIR_EGRESS);
+}
+
+/* On lo's egress, while an ingress delay rule exists: a frame the delay
+ * line sends out of lo for a device's ingress goes there, marked so that
+ * the classifier lets it pass. Any other packet is left alone. */
+SEC("tc")
+int fl_reinject(struct __sk_buff *skb)
+{
+	__u32 mark = skb->mark;
+
+	if ((mark & (FL_REINJECT_MARK | FL_DELAY_MARK)) != (FL_REINJECT_MARK | FL_DELAY_MARK))
+		return FL_PASS;
+	skb->mark = FL_DELAY_MARK;
+	return bpf_redirect(mark & FL_REINJECT_IFINDEX, BPF_F_INGRESS);
 }
 
 /* The baseline for `make bench`: the cheapest possible tc program. */

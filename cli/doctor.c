@@ -73,7 +73,7 @@ static void doctor_usage(FILE *f)
 	    "Faults and what they need:\n"
 	    "  loss, duplicate, corrupt, rate, blackhole, reset, dns, http\n"
 	    "                  btf, and tcx or clsact (the packet classifier)\n"
-	    "  delay, reorder  sch_fq (EDT), or nfqueue (faultline's delay line)\n"
+	    "  delay, reorder  btf, tcx or clsact, and ringbuf (faultline's delay line)\n"
 	    "  refuse          cgroup2 and bpf_set_retval\n"
 	    "  io              bpf_lsm\n"
 	    "\n"

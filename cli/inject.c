@@ -40,6 +40,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/commands.h"
+#include "faultline/dist.h"
 #include "faultline/engine.h"
 #include "faultline/target.h"
 #include "faultline/units.h"
@@ -56,6 +57,8 @@
 #define F_DUPLICATE (1u << 2)
 #define F_CORRUPT   (1u << 3)
 #define F_RATE	    (1u << 4)
+#define F_DELAY	    (1u << 5)
+#define F_REORDER   (1u << 6)
 
 struct inject_args {
 	struct fl_rule_spec spec;
@@ -95,7 +98,8 @@ static void usage(FILE *f)
 	    "Apply faults to the matching packets, in the foreground, until --for runs out,\n"
 	    "Ctrl-C or SIGTERM; then roll them back. If this process dies (even kill -9)\n"
 	    "the kernel removes the faults at once. Several faults may be given, each at\n"
-	    "most once; per packet they act in the order rate, loss, corrupt, duplicate.\n"
+	    "most once; per packet they act in the order rate, loss, corrupt, duplicate,\n"
+	    "delay.\n"
 	    "\n"
 	    "Faults (netem's words; PCT is \"30%%\", \"0.5%%\" or a bare 30):\n"
 	    "  loss [random] PCT [CORR] [--correlation CORR]\n"
@@ -118,6 +122,17 @@ static void usage(FILE *f)
 	    "                         police to RATE (\"1mbit\", \"500kbps\"): drop what is above\n"
 	    "                         it, no queueing; default burst 10ms at RATE, at least\n"
 	    "                         64kb (3028b for --protocol udp or icmp)\n"
+	    "  delay TIME [JITTER [CORR]] [--distribution DIST] [--limit N]\n"
+	    "                         hold each packet TIME (\"10ms\", \"500us\"), varied by\n"
+	    "                         JITTER: uniform in +-JITTER (default), or normal, pareto\n"
+	    "                         or paretonormal with standard deviation JITTER; CORR\n"
+	    "                         correlates each delay with the previous one; jitter may\n"
+	    "                         reorder packets (as netem's does); at most N packets held\n"
+	    "                         at once per rule (default 1000): beyond it packets are\n"
+	    "                         dropped and counted\n"
+	    "  reorder PCT [CORR] [--gap N]\n"
+	    "                         with a delay: send PCT of the packets at once, ahead of\n"
+	    "                         the delayed ones; with --gap N, only after N - 1 delayed\n"
 	    "\n"
 	    "Target (a packet must match every one given):\n"
 	    "  --dev IF[,IF...]       interfaces to act on (repeatable); default: those the\n"
@@ -162,7 +177,11 @@ static void usage(FILE *f)
 	    "  faultline inject loss 30%% --dev eth0 --protocol udp --port 7777 --for 60s\n"
 	    "  faultline inject loss 1%% duplicate 0.5%% corrupt 0.1%% --host 10.0.0.2\n"
 	    "  faultline inject rate 1mbit --burst 64kb --protocol tcp --remote-port 443 --for "
-	    "1m\n",
+	    "1m\n"
+	    "  faultline inject delay 50ms --port 6379 --direction both --for 5m\n"
+	    "  faultline inject delay 100ms 20ms 25%% --distribution normal loss 1%% --host "
+	    "10.0.0.2\n"
+	    "  faultline inject delay 10ms reorder 25%% 50%% --gap 5 --protocol udp\n",
 	    FL_CIDRS_MAX);
 }
 
@@ -490,15 +509,159 @@ static int parse_blackhole(int argc, char **argv, int *i, struct inject_args *a)
 	return 0;
 }
 
+/* delay TIME [JITTER [CORR]] [--distribution D] [--limit N]: netem's
+ * positional meaning. */
+static int parse_delay(int argc, char **argv, int *i, struct inject_args *a)
+{
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	char buf[32];
+	const char *v;
+	int have_limit = 0, have_dist = 0, r;
+
+	if (a->faults & F_DELAY)
+		return field_error("delay", "given twice (expected each fault at most once)");
+	a->faults |= F_DELAY;
+	v = required_value(argc, argv, *i);
+	if (!v)
+		return usage_error("delay: missing TIME (expected e.g. 'delay 10ms')");
+	++*i;
+	if (fl_parse_duration(v, "delay", 0, &s->delay.ns, &err))
+		return input_error(&err);
+	if (*i + 1 < argc && looks_number(argv[*i + 1]) &&
+	    fl_parse_duration(argv[++*i], "delay jitter", 1, &s->delay.jitter_ns, &err))
+		return input_error(&err);
+	if (s->delay.ns > FL_DELAY_MAX_NS)
+		return field_error("delay", "\"%s\" is above %s (expected a shorter delay)", v,
+				   fl_fmt_duration(FL_DELAY_MAX_NS, buf, sizeof(buf)));
+	if (s->delay.jitter_ns > FL_JITTER_MAX_NS)
+		return field_error("delay",
+				   "jitter \"%s\" is above %s, netem's limit too "
+				   "(expected a smaller JITTER)",
+				   argv[*i], fl_fmt_duration(FL_JITTER_MAX_NS, buf, sizeof(buf)));
+	if (*i + 1 < argc && looks_number(argv[*i + 1])) {
+		if (!s->delay.jitter_ns)
+			return field_error("delay",
+					   "\"%s\": a correlation needs a JITTER "
+					   "(expected 'delay TIME JITTER [CORR]')",
+					   argv[*i + 1]);
+		if (fl_parse_percent(argv[++*i], "delay correlation", &s->delay.corr_ppb, &err))
+			return input_error(&err);
+	}
+	if (*i + 1 < argc && looks_number(argv[*i + 1]))
+		return field_error("delay",
+				   "\"%s\": too many values (expected 'delay TIME [JITTER "
+				   "[CORR]]')",
+				   argv[*i + 1]);
+	for (;;) {
+		if (*i + 1 < argc && is_flag(argv[*i + 1], "--distribution", &v)) {
+			enum fl_dist d;
+
+			++*i;
+			if (have_dist)
+				return field_error("--distribution", "given twice (expected one)");
+			r = flag_value(argc, argv, i, v, "--distribution",
+				       "uniform, normal, pareto or paretonormal", &v);
+			if (r)
+				return r;
+			if (fl_dist_parse(v, &d))
+				return field_error(
+				    "--distribution",
+				    "\"%s\" is not a distribution (expected uniform, "
+				    "normal, pareto or paretonormal)",
+				    v);
+			if (!s->delay.jitter_ns && d != FL_DIST_UNIFORM)
+				return field_error("--distribution",
+						   "%s shapes the JITTER, and none was given "
+						   "(expected e.g. 'delay 100ms 10ms "
+						   "--distribution %s')",
+						   v, v);
+			s->delay.dist = (uint32_t)d;
+			have_dist = 1;
+			continue;
+		}
+		if (*i + 1 < argc && is_flag(argv[*i + 1], "--limit", &v)) {
+			char *end;
+			unsigned long n;
+
+			++*i;
+			if (have_limit)
+				return field_error("--limit", "given twice (expected one number)");
+			r = flag_value(argc, argv, i, v, "--limit",
+				       "a number of packets such as 1000", &v);
+			if (r)
+				return r;
+			errno = 0;
+			n = strtoul(v, &end, 10);
+			if (errno || *end || !*v || *v == '-' || n == 0 || n > 1000000)
+				return field_error("--limit",
+						   "\"%s\" is not a packet count (expected a whole "
+						   "number from 1 to 1000000)",
+						   v);
+			s->delay.limit = (uint32_t)n;
+			have_limit = 1;
+			continue;
+		}
+		break;
+	}
+	return 0;
+}
+
+/* reorder PCT [CORR] [--gap N]: netem's; needs a delay (checked later). */
+static int parse_reorder(int argc, char **argv, int *i, struct inject_args *a)
+{
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	const char *v;
+	int r;
+
+	if (a->faults & F_REORDER)
+		return field_error("reorder", "given twice (expected each fault at most once)");
+	a->faults |= F_REORDER;
+	v = required_value(argc, argv, *i);
+	if (!v)
+		return usage_error("reorder: missing PCT (expected e.g. 'reorder 25%%')");
+	++*i;
+	if (fl_parse_percent(v, "reorder", &s->reorder.ppb, &err))
+		return input_error(&err);
+	if (*i + 1 < argc && looks_number(argv[*i + 1]) &&
+	    fl_parse_percent(argv[++*i], "reorder correlation", &s->reorder.corr_ppb, &err))
+		return input_error(&err);
+	if (*i + 1 < argc && looks_number(argv[*i + 1]))
+		return field_error("reorder",
+				   "\"%s\": too many values (expected 'reorder PCT [CORR] "
+				   "[--gap N]')",
+				   argv[*i + 1]);
+	if (*i + 1 < argc && is_flag(argv[*i + 1], "--gap", &v)) {
+		char *end;
+		unsigned long n;
+
+		++*i;
+		r = flag_value(argc, argv, i, v, "--gap", "a number of packets such as 5", &v);
+		if (r)
+			return r;
+		errno = 0;
+		n = strtoul(v, &end, 10);
+		if (errno || *end || !*v || *v == '-' || n == 0 || n > 1000000)
+			return field_error("--gap",
+					   "\"%s\" is not a packet count (expected a whole number "
+					   "from 1 to 1000000)",
+					   v);
+		s->reorder.gap = (uint32_t)n;
+	}
+	return 0;
+}
+
 static const struct {
 	const char *word;
 	int (*parse)(int argc, char **argv, int *i, struct inject_args *a);
 } fault_words[] = {
-    {"loss", parse_loss}, {"duplicate", parse_duplicate}, {"corrupt", parse_corrupt},
-    {"rate", parse_rate}, {"blackhole", parse_blackhole},
+    {"loss", parse_loss},	{"duplicate", parse_duplicate}, {"corrupt", parse_corrupt},
+    {"rate", parse_rate},	{"blackhole", parse_blackhole}, {"delay", parse_delay},
+    {"reorder", parse_reorder},
 };
 
-#define FAULT_WORDS "loss, duplicate, corrupt, rate or blackhole"
+#define FAULT_WORDS "loss, duplicate, corrupt, rate, blackhole, delay or reorder"
 
 enum {
 	O_DEV = 256,
@@ -592,6 +755,9 @@ static int misplaced_fault_option(const char *arg)
 	if (is_flag(arg, "--burst", &v))
 		return field_error("--burst", "belongs right after 'rate RATE' (expected e.g. "
 					      "'rate 1mbit --burst 64kb')");
+	if (is_flag(arg, "--limit", &v))
+		return field_error("--limit", "belongs right after 'delay TIME [JITTER]' (expected "
+					      "e.g. 'delay 10ms --limit 5000')");
 	return 0;
 }
 
@@ -896,6 +1062,10 @@ static int finish_args(struct inject_args *a)
 		r = check_ports(a, &a->spec.remote_ports, "--remote-port");
 	if (r)
 		return r;
+	if ((a->faults & F_REORDER) && !(a->faults & F_DELAY))
+		return field_error("reorder",
+				   "sends some packets ahead of delayed ones, and nothing is "
+				   "delayed (expected e.g. 'delay 10ms reorder 25%%')");
 	if (a->cgroup) {
 		if (a->spec.dir_mask != FL_DIRMASK_EGRESS)
 			return field_error(
@@ -1046,6 +1216,28 @@ static void describe_faults(const struct inject_args *a, char *buf, size_t len)
 			append(buf, len, &o, " correlation %s",
 			       fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
 	}
+	if (a->faults & F_DELAY) {
+		append(buf, len, &o, "%sdelay %s", o ? ", " : "",
+		       fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
+		if (s->delay.jitter_ns)
+			append(buf, len, &o, " jitter %s",
+			       fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)));
+		if (s->delay.corr_ppb)
+			append(buf, len, &o, " correlation %s",
+			       fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
+		if (s->delay.jitter_ns)
+			append(buf, len, &o, " %s", fl_dist_name((enum fl_dist)s->delay.dist));
+		append(buf, len, &o, " limit %u",
+		       s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
+	}
+	if (a->faults & F_REORDER) {
+		append(buf, len, &o, "%sreorder %s", o ? ", " : "",
+		       fl_fmt_percent(s->reorder.ppb, p1, sizeof(p1)));
+		if (s->reorder.corr_ppb)
+			append(buf, len, &o, " correlation %s",
+			       fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
+		append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
+	}
 }
 
 static void describe_devs(const struct inject_args *a, char *buf, size_t len)
@@ -1122,6 +1314,12 @@ static void describe_counts(const struct inject_args *a, const struct fl_counter
 	if (a->faults & F_DUPLICATE)
 		append(buf, len, &o, "%sduplicated %llu (%.2f%%)", sep,
 		       (unsigned long long)c->duplicated, pct_of(c->duplicated, c->matched));
+	if (a->faults & F_DELAY)
+		append(buf, len, &o, "%sdelayed %llu (%.2f%%)", sep, (unsigned long long)c->delayed,
+		       pct_of(c->delayed, c->matched));
+	if (a->faults & F_REORDER)
+		append(buf, len, &o, "%sreordered %llu (%.2f%%)", sep,
+		       (unsigned long long)c->reordered, pct_of(c->reordered, c->matched));
 }
 
 static void status_line(const struct inject_args *a, const struct fl_counters *c, uint64_t now,
@@ -1196,6 +1394,26 @@ static cJSON *faults_json(const struct inject_args *a)
 		cJSON_AddNumberToObject(f, "correlation", pct_number(s->duplicate.corr_ppb));
 		cJSON_AddItemToArray(arr, f);
 	}
+	if (a->faults & F_DELAY) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "delay");
+		cJSON_AddNumberToObject(f, "delay_ns", (double)s->delay.ns);
+		cJSON_AddNumberToObject(f, "jitter_ns", (double)s->delay.jitter_ns);
+		cJSON_AddNumberToObject(f, "correlation", pct_number(s->delay.corr_ppb));
+		cJSON_AddStringToObject(f, "distribution",
+					fl_dist_name((enum fl_dist)s->delay.dist));
+		cJSON_AddNumberToObject(f, "limit",
+					s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & F_REORDER) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "reorder");
+		cJSON_AddNumberToObject(f, "percent", pct_number(s->reorder.ppb));
+		cJSON_AddNumberToObject(f, "correlation", pct_number(s->reorder.corr_ppb));
+		cJSON_AddNumberToObject(f, "gap", s->reorder.gap ? s->reorder.gap : 1);
+		cJSON_AddItemToArray(arr, f);
+	}
 	return arr;
 }
 
@@ -1253,8 +1471,25 @@ static cJSON *target_json(const struct inject_args *a)
 	return t;
 }
 
+static void delay_json(cJSON *k, const struct fl_counters *c, const struct fl_delay_stats *d)
+{
+	cJSON_AddNumberToObject(k, "delayed", (double)c->delayed);
+	cJSON_AddNumberToObject(k, "delay_overflow", (double)c->delay_overflow);
+	cJSON_AddNumberToObject(k, "reordered", (double)c->reordered);
+	cJSON_AddNumberToObject(k, "delay_released", (double)d->released);
+	cJSON_AddNumberToObject(k, "delay_limit_dropped", (double)d->limit_dropped);
+	cJSON_AddNumberToObject(k, "delay_send_errors", (double)d->send_errors);
+	cJSON_AddNumberToObject(k, "delay_held_at_stop", (double)d->held);
+	cJSON_AddNumberToObject(k, "delay_held_max", (double)d->held_max);
+	cJSON_AddNumberToObject(k, "delay_late_mean_ns",
+				d->released ? (double)d->late_sum_ns / (double)d->released : 0.0);
+	cJSON_AddNumberToObject(k, "delay_late_max_ns", (double)d->late_max_ns);
+	cJSON_AddNumberToObject(k, "delay_backup_released", (double)d->backup_released);
+}
+
 static void print_summary(const struct inject_args *a, const struct fl_counters *c,
-			  const char *ended, double secs, const char *mode, int rolled_back)
+			  const struct fl_delay_stats *d, const char *ended, double secs,
+			  const char *mode, int rolled_back)
 {
 	char faults[512], devs[FL_TARGET_DEVS_MAX * IF_NAMESIZE], counts[256], buf[32];
 
@@ -1282,6 +1517,8 @@ static void print_summary(const struct inject_args *a, const struct fl_counters 
 		cJSON_AddNumberToObject(k, "corrupted", (double)c->corrupted);
 		cJSON_AddNumberToObject(k, "duplicated", (double)c->duplicated);
 		cJSON_AddNumberToObject(k, "after_deadline", (double)c->expired);
+		if (a->faults & F_DELAY)
+			delay_json(k, c, d);
 		s = cJSON_Print(o);
 		if (s)
 			puts(s);
@@ -1299,6 +1536,23 @@ static void print_summary(const struct inject_args *a, const struct fl_counters 
 	if (c->expired)
 		printf("  %llu packets matched after the deadline and passed untouched\n",
 		       (unsigned long long)c->expired);
+	if (a->faults & F_DELAY) {
+		printf("  delay line: released %llu, late by %.0f us on average (max %.0f us), "
+		       "at most %llu held",
+		       (unsigned long long)d->released,
+		       d->released ? (double)d->late_sum_ns / (double)d->released / 1e3 : 0.0,
+		       (double)d->late_max_ns / 1e3, (unsigned long long)d->held_max);
+		if (d->held)
+			printf(", %llu held at the end sent at once", (unsigned long long)d->held);
+		if (c->delay_overflow)
+			printf(", %llu passed undelayed (ring full)",
+			       (unsigned long long)c->delay_overflow);
+		if (d->limit_dropped)
+			printf(", %llu dropped over --limit", (unsigned long long)d->limit_dropped);
+		if (d->send_errors)
+			printf(", %llu lost (send errors)", (unsigned long long)d->send_errors);
+		printf("\n");
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1318,6 +1572,7 @@ static int run(struct inject_args *a)
 {
 	struct fl_engine_opts eopts = {.sz = sizeof(eopts)};
 	struct fl_counters cnt = {0};
+	struct fl_delay_stats dstat = {0};
 	struct fl_engine *e = NULL;
 	struct sigaction sa;
 	uint64_t start, end, now, next_status = 0;
@@ -1419,12 +1674,13 @@ static int run(struct inject_args *a)
 	}
 
 	fl_engine__counters(e, rule_id, &cnt);
+	fl_engine__delay_stats(e, rule_id, &dstat);
 	now = fl_now_ns();
 	mode = fl_engine__attach_mode(e);
 	fl_engine__close(e);
 	if (tty && !a->json)
 		fputs("\r\033[K", stderr);
-	print_summary(a, &cnt, ended, (now - start) / 1e9, mode, 1);
+	print_summary(a, &cnt, &dstat, ended, (now - start) / 1e9, mode, 1);
 	return code;
 }
 

@@ -10,7 +10,9 @@
  */
 #include <errno.h>
 #include <net/if.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +23,10 @@
 
 #include "faultline/engine.h"
 #include "classifier.skel.h"
+#include "watchdog.skel.h"
 #include "injector/attach.h"
+#include "injector/delay_line.h"
+#include "faultline/dist.h"
 #include "injector/undo.h"
 
 #define FL_MAX_ATTACHMENTS 64
@@ -45,6 +50,12 @@ struct fl_engine {
 	int n_prefixes;
 	uint64_t until_ns[FL_MAX_RULES]; /* last deadline written */
 	int ncpus;
+	struct fl_delay_line *dl;  /* started with the first delay rule */
+	int no_delay_line;	   /* tests read the ring themselves */
+	unsigned dists;		   /* distribution tables written (1 << enum fl_dist) */
+	int reinject;		   /* fl_reinject attached on lo (ingress delay) */
+	struct fl_watchdog *watch; /* owner-exit watchdog (delay), NULL if refused */
+	struct bpf_link *watch_link;
 };
 
 uint64_t fl_now_ns(void)
@@ -65,6 +76,7 @@ int fl_engine__open(const struct fl_engine_opts *opts, struct fl_engine **out)
 		return -ENOMEM;
 	e->run_dir = opts && opts->run_dir ? opts->run_dir : FL_RUN_DIR_DEFAULT;
 	e->mode = opts ? opts->mode : FL_ATTACH_AUTO;
+	e->no_delay_line = opts && opts->sz >= sizeof(*opts) ? opts->no_delay_line : 0;
 	e->ncpus = libbpf_num_possible_cpus();
 	if (e->ncpus <= 0) {
 		r = e->ncpus ? e->ncpus : -EINVAL;
@@ -340,7 +352,22 @@ static int reset_state(struct fl_engine *e, const struct fl_rule_spec *s, int id
 	for (int c = 0; c < e->ncpus; c++) {
 		uint64_t x = splitmix64(s->seed ^ ((uint64_t)c << 32) ^ (uint64_t)id);
 
+		uint64_t y;
+
 		st[c].prng = x ? x : 1;
+		/* correlation memories start at a random value, as netem's
+		 * init_crandom() does: at 0 a correlated rule would start
+		 * biased (short delays, losses in a row). Reproducible with
+		 * --seed; otherwise from the kernel's random pool. */
+		if (s->has_seed)
+			y = splitmix64(x ^ 0x6c6173745f76616cull);
+		else if (getrandom(&y, sizeof(y), 0) != (ssize_t)sizeof(y))
+			y = splitmix64(fl_now_ns() ^ x);
+		st[c].loss_last = (uint32_t)y;
+		st[c].dup_last = (uint32_t)(y >> 32);
+		y = splitmix64(y);
+		st[c].delay_last = (uint32_t)y;
+		st[c].reorder_last = (uint32_t)(y >> 32);
 	}
 	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.fl_state), &key, st, BPF_ANY))
 		r = -errno;
@@ -429,6 +456,13 @@ static int valid_spec(const struct fl_rule_spec *s)
 		return 0;
 	if (s->loss.model < FL_LOSS_RANDOM || s->loss.model > FL_LOSS_4STATE)
 		return 0;
+	if (s->delay.ns > FL_DELAY_MAX_NS || s->delay.jitter_ns > FL_JITTER_MAX_NS ||
+	    s->delay.corr_ppb > FL_PPB_100 || s->delay.dist > FL_DIST_PARETONORMAL)
+		return 0;
+	/* reorder sends some packets ahead of the delayed ones: it needs a delay */
+	if (s->reorder.ppb > FL_PPB_100 || s->reorder.corr_ppb > FL_PPB_100 ||
+	    (s->reorder.ppb && !s->delay.ns && !s->delay.jitter_ns))
+		return 0;
 	if (s->rate.bits_per_sec &&
 	    (s->rate.bits_per_sec < FL_RATE_MIN_BPS || s->rate.bits_per_sec > FL_RATE_MAX_BPS))
 		return 0;
@@ -476,6 +510,89 @@ uint64_t fl_rate_burst(const struct fl_rule_spec *s)
 	return burst < min_burst ? min_burst : burst;
 }
 
+_Static_assert(FL_DIST_SIZE == FL_DIST_ENTRIES, "distribution table size");
+
+/* The owner-exit watchdog (bpf/watchdog.bpf.c): on kill -9 the classifier
+ * stops delaying within microseconds instead of when the kernel detaches
+ * it. Optional: where the kernel refuses raw tracepoints, the classifier's
+ * ring-stall rule (FL_DELAY_STALL_NS) is the fallback. */
+static void watchdog_start(struct fl_engine *e)
+{
+	struct fl_watchdog *w = fl_watchdog__open();
+	struct stat st;
+
+	if (!w)
+		return;
+	if (stat("/proc/self/ns/pid", &st))
+		goto fail;
+	w->rodata->fl_owner_tgid = (uint32_t)getpid();
+	w->rodata->fl_pidns_dev = (uint64_t)st.st_dev;
+	w->rodata->fl_pidns_ino = (uint64_t)st.st_ino;
+	if (bpf_map__reuse_fd(w->maps.fl_owner_exit, bpf_map__fd(e->skel->maps.fl_owner_exit)) ||
+	    fl_watchdog__load(w))
+		goto fail;
+	e->watch_link =
+	    bpf_program__attach_raw_tracepoint(w->progs.fl_watch_exit, "sched_process_exit");
+	if (!e->watch_link)
+		goto fail;
+	e->watch = w;
+	return;
+fail:
+	fl_watchdog__destroy(w);
+}
+
+int fl_engine__watchdog(const struct fl_engine *e)
+{
+	return e->watch != NULL;
+}
+
+/* What a delay rule needs before the classifier may see it: its jitter
+ * distribution's table, and for ingress the program on lo that puts the
+ * delay line's frames back into their device's ingress. */
+static int delay_prepare(struct fl_engine *e, const struct fl_rule_spec *s)
+{
+	unsigned d = s->delay.dist;
+	int r;
+
+	if (d != FL_DIST_UNIFORM && !(e->dists & (1u << d))) {
+		r = fl_dist_table((enum fl_dist)d, e->skel->bss->fl_dist_tables[(d - 1) & 3]);
+		if (r)
+			return r;
+		e->dists |= 1u << d;
+	}
+	if (!e->watch)
+		watchdog_start(e);
+	if ((s->dir_mask & FL_DIRMASK_INGRESS) && !e->reinject) {
+		struct fl_attachment *a = calloc(1, sizeof(*a));
+		int lo = (int)if_nametoindex("lo");
+
+		if (!a)
+			return -ENOMEM;
+		if (!lo) {
+			free(a);
+			return -ENODEV;
+		}
+		r = fl_attach(e->run_dir, e->mode, bpf_program__fd(e->skel->progs.fl_reinject), lo,
+			      FL_DIR_EGRESS, a);
+		if (r) {
+			free(a);
+			return r;
+		}
+		if (e->n_att == FL_MAX_ATTACHMENTS) {
+			undo_attachment(e, (uintptr_t)a);
+			return -E2BIG;
+		}
+		e->att[e->n_att++] = a;
+		r = fl_undo_push(&e->undo, undo_attachment, e, (uintptr_t)a);
+		if (r) {
+			undo_attachment(e, (uintptr_t)a);
+			return r;
+		}
+		e->reinject = 1;
+	}
+	return 0;
+}
+
 static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
 {
 	memset(rule, 0, sizeof(*rule));
@@ -499,6 +616,18 @@ static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
 		rule->corrupt_thresh = thresh(s->corrupt.ppb);
 		if (s->corrupt.payload)
 			rule->flags |= FL_RULE_CORRUPT_PAYLOAD;
+	}
+	if (s->delay.ns || s->delay.jitter_ns) {
+		rule->actions |= FL_ACT_DELAY;
+		rule->delay_ns = s->delay.ns;
+		rule->jitter_ns = s->delay.jitter_ns;
+		rule->delay_corr = corr32(s->delay.corr_ppb);
+		rule->delay_dist = s->delay.dist;
+		if (s->reorder.ppb) {
+			rule->reorder_thresh = thresh(s->reorder.ppb);
+			rule->reorder_corr = corr32(s->reorder.corr_ppb);
+			rule->reorder_gap = s->reorder.gap ? s->reorder.gap : 1;
+		}
 	}
 	if (s->rate.bits_per_sec) {
 		uint64_t burst = fl_rate_burst(s);
@@ -524,6 +653,18 @@ int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, ui
 	id = __builtin_ctzll(~e->used);
 
 	fill_rule(&rule, spec);
+	if (rule.actions & FL_ACT_DELAY) {
+		r = delay_prepare(e, spec);
+		if (r)
+			return r;
+		if (!e->dl && !e->no_delay_line) {
+			r = fl_delay_line__start(bpf_map__fd(e->skel->maps.fl_delay_rb), &e->dl);
+			if (r)
+				return r;
+		}
+		if (e->dl)
+			fl_delay_line__reset_rule(e->dl, id, spec->delay.limit);
+	}
 	rule.until_ns = deadline(spec->end_ns, now_ns, lease_ns);
 	e->specs[id] = *spec;
 	r = reset_state(e, spec, id);
@@ -630,9 +771,29 @@ int fl_engine__counters(struct fl_engine *e, int id, struct fl_counters *out)
 		out->rate_dropped += per_cpu[c].rate_dropped;
 		out->corrupted += per_cpu[c].corrupted;
 		out->duplicated += per_cpu[c].duplicated;
+		out->delayed += per_cpu[c].delayed;
+		out->delay_overflow += per_cpu[c].delay_overflow;
+		out->reordered += per_cpu[c].reordered;
 	}
 	free(per_cpu);
 	return 0;
+}
+
+int fl_engine__delay_stats(struct fl_engine *e, int id, struct fl_delay_stats *out)
+{
+	if (id < 0 || id >= FL_MAX_RULES)
+		return -EINVAL;
+	if (!e->dl) {
+		memset(out, 0, sizeof(*out));
+		return 0;
+	}
+	fl_delay_line__stats(e->dl, id, out);
+	return 0;
+}
+
+int fl_engine__delay_ring_fd(const struct fl_engine *e)
+{
+	return bpf_map__fd(e->skel->maps.fl_delay_rb);
 }
 
 int fl_engine__check(struct fl_engine *e)
@@ -651,6 +812,11 @@ int fl_engine__prog_fd(const struct fl_engine *e, int dir)
 						     : e->skel->progs.fl_egress);
 }
 
+int fl_engine__reinject_fd(const struct fl_engine *e)
+{
+	return bpf_program__fd(e->skel->progs.fl_reinject);
+}
+
 int fl_engine__baseline_fd(const struct fl_engine *e)
 {
 	return bpf_program__fd(e->skel->progs.fl_baseline);
@@ -660,7 +826,16 @@ void fl_engine__close(struct fl_engine *e)
 {
 	if (!e)
 		return;
+	/* every rule inert first: nothing enters the delay line any more;
+	 * what it holds is sent now, early rather than never, while lo's
+	 * re-inject program still takes ingress frames home; then detach */
+	if (e->dl) {
+		__atomic_store_n(&e->skel->bss->fl_tables.active, 0, __ATOMIC_RELEASE);
+		fl_delay_line__stop(e->dl);
+	}
 	fl_undo_all(&e->undo);
+	bpf_link__destroy(e->watch_link);
+	fl_watchdog__destroy(e->watch);
 	fl_classifier__destroy(e->skel);
 	free(e);
 }

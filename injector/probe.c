@@ -1591,19 +1591,25 @@ static void judge_faults(struct fl_probe_report *r)
 			fault_set(f, false, NULL, "needs tcx or clsact");
 	}
 
-	/* EDT needs the classifier to stamp skb->tstamp, and fq to honour it. */
-	edt = r->core_ok && m[FL_MECH_SCH_FQ].ok;
-	line = m[FL_MECH_NFQUEUE].ok;
+	/* faultline's delay line (docs/delay.md): the classifier copies the
+	 * frame into a ring buffer and sinks it; faultline sends it again at
+	 * its due time. EDT (skb->tstamp, released by sch_fq) is not built:
+	 * say whether it could be. */
+	edt = m[FL_MECH_SCH_FQ].ok;
+	line = r->core_ok && m[FL_MECH_RINGBUF].ok;
 	for (size_t i = 0; i < sizeof(delay_faults) / sizeof(delay_faults[0]); i++) {
 		struct fl_fault_support *f = &r->faults[delay_faults[i]];
 
-		if (edt)
-			fault_set(f, true, "sch_fq", "EDT: skb->tstamp released by sch_fq");
-		else if (line)
-			fault_set(f, true, "nfqueue", "delay line (nfqueue)%s",
-				  m[FL_MECH_SCH_FQ].ok ? "" : "; no sch_fq for EDT");
+		if (line)
+			fault_set(f, true, "ringbuf",
+				  "delay line: copied out at %s into a ring buffer, sent again at "
+				  "the due time by faultline (AF_PACKET; ingress via lo)%s",
+				  tcx ? "tcx" : "clsact",
+				  edt ? "; sch_fq is here, but faultline has no EDT backend"
+				      : "; no sch_fq, so no EDT");
 		else
-			fault_set(f, false, NULL, "needs sch_fq (EDT) or nfqueue (delay line)");
+			fault_set(f, false, NULL, "needs %s",
+				  !r->core_ok ? "btf, and tcx or clsact" : "ringbuf");
 	}
 
 	if (!m[FL_MECH_CGROUP2].ok)

@@ -11,7 +11,7 @@ PKGS=(
 	libmnl-dev libnftnl-dev libnetfilter-queue-dev clang-format
 	# tests and demo
 	libcmocka-dev bats bats-assert bats-support iproute2 iputils-ping iperf3 nftables iptables
-	jq procps
+	jq procps python3 curl redis-server nginx-light
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -37,6 +37,9 @@ struct fl_engine_opts {
 	size_t sz; /* sizeof(struct fl_engine_opts) */
 	enum fl_attach_mode mode;
 	const char *run_dir; /* journal location; NULL: FL_RUN_DIR_DEFAULT */
+	/* tests: no delay-line thread; the caller reads the ring itself
+	 * (fl_engine__delay_ring_fd) */
+	int no_delay_line;
 };
 
 #define FL_DIRMASK_INGRESS (1u << FL_DIR_INGRESS)
@@ -85,6 +88,18 @@ struct fl_rule_spec {
 		uint64_t bits_per_sec; /* 0: no rate action */
 		uint64_t burst_bytes;  /* 0: default */
 	} rate;
+	struct {
+		uint64_t ns;	    /* 0 with jitter_ns 0: no delay action */
+		uint64_t jitter_ns; /* sigma of the distribution (uniform: +-jitter) */
+		uint32_t corr_ppb;  /* correlation of successive delays */
+		uint32_t dist;	    /* enum fl_dist (faultline/dist.h); 0 uniform */
+		uint32_t limit;	    /* frames held at once; 0: FL_DELAY_LIMIT_DEFAULT */
+	} delay;
+	struct {
+		uint32_t ppb; /* share sent at once, undelayed (needs a delay) */
+		uint32_t corr_ppb;
+		uint32_t gap; /* netem's gap; 0 with ppb set: 1 */
+	} reorder;
 	int has_seed; /* reproducible decisions from seed (per CPU) */
 	uint64_t seed;
 	uint64_t end_ns; /* CLOCK_MONOTONIC end of the fault; 0: none */
@@ -103,6 +118,24 @@ void fl_loss_model_defaults(struct fl_rule_spec *spec, int given);
  * (10 ms at the rate, at least two full frames for UDP/ICMP rules and one
  * 64 KiB TSO super-packet where TCP may be policed). */
 uint64_t fl_rate_burst(const struct fl_rule_spec *spec);
+
+/* netem's default queue limit. */
+#define FL_DELAY_LIMIT_DEFAULT 1000u
+#define FL_DELAY_MAX_NS	       (3600ull * 1000000000ull)
+
+/* The delay line's counters of one rule (user space's side; the classifier
+ * counts delayed and delay_overflow in struct fl_counters). */
+struct fl_delay_stats {
+	uint64_t received;	/* frames taken from the ring */
+	uint64_t released;	/* frames sent at their due time (a duplicate counts twice) */
+	uint64_t limit_dropped; /* arrived when --limit frames were held: dropped (netem) */
+	uint64_t send_errors;	/* the packet socket refused it: lost */
+	uint64_t held;		/* held now */
+	uint64_t held_max;	/* most held at once */
+	uint64_t late_sum_ns;	/* sum over released frames of (sent - due) */
+	uint64_t late_max_ns;
+	uint64_t backup_released; /* of released: sent by the backup thread (primary late) */
+};
 
 struct fl_engine;
 
@@ -133,6 +166,12 @@ int fl_engine__remove_rule(struct fl_engine *e, int id);
 /* Sum of the per-CPU counters of rule id. */
 int fl_engine__counters(struct fl_engine *e, int id, struct fl_counters *out);
 
+/* The delay line's counters of rule id (zeros when it has no delay). */
+int fl_engine__delay_stats(struct fl_engine *e, int id, struct fl_delay_stats *out);
+
+/* The delay line's ring buffer map, for tests. */
+int fl_engine__delay_ring_fd(const struct fl_engine *e);
+
 /* -ENODEV when an interface the engine is attached to has gone away. */
 int fl_engine__check(struct fl_engine *e);
 
@@ -144,6 +183,13 @@ const char *fl_engine__attach_mode(const struct fl_engine *e);
 int fl_engine__prog_fd(const struct fl_engine *e, int dir);
 /* A program of the same object that only returns: the benchmarks' baseline. */
 int fl_engine__baseline_fd(const struct fl_engine *e);
+
+/* 1 when the owner-exit watchdog runs (bpf/watchdog.bpf.c; started with
+ * the first delay rule): on kill -9 delayed flows pass at once. */
+int fl_engine__watchdog(const struct fl_engine *e);
+
+/* fl_reinject, the program on lo's egress for ingress delay, for tests. */
+int fl_engine__reinject_fd(const struct fl_engine *e);
 
 /* Roll back everything (rules, attachments, journal entries) and free. */
 void fl_engine__close(struct fl_engine *e);

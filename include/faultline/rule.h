@@ -40,6 +40,7 @@ enum fl_proto_class {
 #define FL_ACT_LOSS	 (1u << 1) /* random / correlated / Markov loss */
 #define FL_ACT_CORRUPT	 (1u << 2)
 #define FL_ACT_DUPLICATE (1u << 3)
+#define FL_ACT_DELAY	 (1u << 4) /* egress: copy to the delay line, sink the original */
 
 /* Loss models (fl_rule.loss_model), netem's. */
 #define FL_LOSS_RANDOM	0 /* independent, or correlated by loss_corr */
@@ -68,6 +69,67 @@ enum fl_proto_class {
  * passes the copy instead of classifying it again. */
 #define FL_DUP_MARK 0x80000000u
 
+/* Frames the delay line sends again at their due time carry this mark bit
+ * (SO_MARK of its packet socket); the classifier clears it and passes them. */
+#define FL_DELAY_MARK 0x40000000u
+
+/* Ingress delay: the delay line sends the frame out of `lo` with this mark
+ * bit and the frame's device index in the low 24 bits; the program on lo's
+ * egress (fl_reinject) redirects it into that device's ingress with
+ * FL_DELAY_MARK, so it arrives as if just received. */
+#define FL_REINJECT_MARK    0x20000000u
+#define FL_REINJECT_IFINDEX 0x00ffffffu
+
+/* The delay line's ring buffer (BPF_MAP_TYPE_RINGBUF) and its records: a
+ * header, then the frame from its Ethernet header. A record is reserved in
+ * one of three fixed sizes (the verifier wants a constant), the smallest
+ * that holds the frame; a frame above FL_DELAY_FRAME_MAX passes undelayed. */
+#define FL_DELAY_RB_SIZE     (8u << 20)
+#define FL_DELAY_FRAME_SMALL 256u
+#define FL_DELAY_FRAME_MTU   2048u
+#define FL_DELAY_FRAME_MAX   65536u
+
+/* Records unconsumed this long: the delay line is dead or hung, and the
+ * classifier passes frames undelayed (counted in delay_overflow). The
+ * owner-exit watchdog (bpf/watchdog.bpf.c) catches kill -9 within
+ * microseconds; this is the fallback where it cannot run, and the net for
+ * a delay-line thread that hangs while the process lives. Long enough not
+ * to fire when this VM steals a vCPU for a few ms (a false alarm passes
+ * packets ahead of held ones: TCP then sees reordering). */
+#define FL_DELAY_STALL_NS 20000000ull
+
+/* Jitter distribution tables (normal, pareto, paretonormal: enum fl_dist
+ * 1..3 of faultline/dist.h, table index dist - 1), FL_DIST_ENTRIES values
+ * each, one sigma = 8192, written by the injector into the program's .bss. */
+#define FL_DIST_ENTRIES 4096
+#define FL_DIST_TABLES	3
+
+/* fl_delay_rec.flags */
+#define FL_DELAY_F_CSUM_PARTIAL (1u << 0) /* csum_start/csum_offset are valid */
+#define FL_DELAY_F_INGRESS	(1u << 1) /* received: re-inject into the device's ingress */
+
+/* fl_delay_rec.gso_type: virtio_net_hdr's values */
+#define FL_GSO_NONE   0
+#define FL_GSO_TCPV4  1
+#define FL_GSO_UDP_L4 5
+#define FL_GSO_TCPV6  4
+
+struct fl_delay_rec {
+	__u64 due_ns;	/* bpf_ktime_get_ns() at which to send it */
+	__u32 len;	/* frame length (bytes of data[] that are valid) */
+	__u32 ifindex;	/* the device it was leaving by */
+	__u16 rule;	/* rule id */
+	__u8 copies;	/* 1, or 2 when duplicate chose it too */
+	__u8 flags;	/* FL_DELAY_F_* */
+	__u16 gso_size; /* MSS of a GSO super-packet; 0: none */
+	__u8 gso_type;	/* FL_GSO_* */
+	__u8 pad0;
+	__u16 csum_start;  /* from the frame's first byte */
+	__u16 csum_offset; /* from csum_start */
+	__u32 pad1;
+	__u8 data[];
+};
+
 struct fl_rule {
 	/* bpf_ktime_get_ns() (CLOCK_MONOTONIC) after which the rule is inert:
 	 * min(end of the experiment, now + lease). 0 = inert. */
@@ -88,7 +150,18 @@ struct fl_rule {
 	/* rate: a token bucket counted in ns of transmission time, as tbf does */
 	__u64 rate_ns_per_mbyte; /* ns to send 2^20 bytes at the rate */
 	__u64 rate_burst_ns;	 /* bucket depth */
-	__u64 reserved[2];
+	/* delay: due = now + tabledist(delay_ns, jitter_ns, delay_dist), netem's */
+	__u64 delay_ns;
+	__u64 jitter_ns;
+	__u32 delay_corr; /* correlation of successive delays, 2^32 scale */
+	__u32 delay_dist; /* FL_DIST_* (faultline/dist.h): 0 uniform */
+	/* reorder (needs a delay): netem's; a packet sent at once, undelayed,
+	 * when at least reorder_gap - 1 were delayed since the last one and
+	 * a (correlated) draw falls below reorder_thresh */
+	__u64 reorder_thresh;
+	__u32 reorder_corr;
+	__u32 reorder_gap; /* 0: no reorder */
+	__u64 reserved[5];
 };
 
 /* Per-rule, per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, index = rule id). */
@@ -100,7 +173,9 @@ struct fl_counters {
 	__u64 rate_dropped; /* by the rate policer */
 	__u64 corrupted;
 	__u64 duplicated;
-	__u64 pad;
+	__u64 delayed;	      /* copied to the delay line (and the original sunk) */
+	__u64 delay_overflow; /* ring full, frame too big or consumer stalled: passed undelayed */
+	__u64 reordered;      /* sent at once, ahead of the delayed ones (reorder) */
 };
 
 /* Per-rule, per-CPU state of the random processes. */
@@ -109,7 +184,9 @@ struct fl_rule_state {
 	__u32 loss_last; /* correlation memory (netem's crndstate.last) */
 	__u32 dup_last;
 	__u32 loss_state; /* Markov state */
-	__u32 pad;
+	__u32 delay_last; /* delay correlation memory */
+	__u32 reorder_last;
+	__u32 reorder_count; /* packets delayed since the last reordered one */
 };
 
 /* Per-rule token bucket, shared by the CPUs under a spin lock. */
@@ -146,9 +223,10 @@ struct fl_lpm6_key {
 	__u8 addr[16];
 };
 
-_Static_assert(sizeof(struct fl_rule) == 128, "fl_rule layout");
-_Static_assert(sizeof(struct fl_counters) == 64, "fl_counters layout");
-_Static_assert(sizeof(struct fl_rule_state) == 24, "fl_rule_state layout");
+_Static_assert(sizeof(struct fl_rule) == 192, "fl_rule layout");
+_Static_assert(sizeof(struct fl_counters) == 80, "fl_counters layout");
+_Static_assert(sizeof(struct fl_delay_rec) == 32, "fl_delay_rec layout");
+_Static_assert(sizeof(struct fl_rule_state) == 32, "fl_rule_state layout");
 _Static_assert(sizeof(struct fl_match_tables) == 128, "fl_match_tables layout");
 
 #endif /* FAULTLINE_RULE_H */

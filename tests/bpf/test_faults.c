@@ -12,7 +12,12 @@
 #include <cmocka.h>
 
 #include <sched.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "tests/lib/bpf_test.h"
 
@@ -445,6 +450,83 @@ static void duplicate_copy_is_not_classified_again(void **state)
 	}
 }
 
+/* The delay action: the original is sunk (the verdict of a silent drop),
+ * and the delay line sends the same bytes again on the device at the due
+ * time. bpf_prog_test_run_opts() runs the program on the loopback device,
+ * so the copy is captured there. */
+static void delay_sinks_the_frame_and_resends_it_after_the_delay(void **state)
+{
+	struct fl_rule_spec s = spec(FL_DIRMASK_EGRESS, FL_PROTO_UDP, 7777, 0);
+	struct sockaddr_ll sll = {
+	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = 1};
+	struct fl_delay_stats d;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
+	uint8_t buf[512];
+	uint64_t t0, t_seen = 0;
+	struct pkt p;
+	int id, fd;
+
+	(void)state;
+	s.delay.ns = 20000000; /* 20 ms */
+	fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sll, sizeof(sll)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	id = add(s);
+	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7777);
+	p.b[p.len - 1] = 0x5a; /* tell our frame from anything else on lo */
+	t0 = fl_now_ns();
+	assert_int_equal(run(FL_DIR_EGRESS, &p, 1), DROP);
+	assert_int_equal(counters(id).delayed, 1);
+	for (int i = 0; i < 40 && !t_seen; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n == (ssize_t)p.len && !memcmp(buf, p.b, p.len))
+			t_seen = fl_now_ns();
+	}
+	close(fd);
+	assert_true(t_seen != 0);
+	assert_true(t_seen - t0 >= 20000000);
+	assert_true(t_seen - t0 < 200000000);
+	assert_int_equal(fl_engine__delay_stats(E, id, &d), 0);
+	assert_int_equal(d.received, 1);
+	assert_int_equal(d.released, 1);
+	assert_int_equal(d.held, 0);
+	/* an untargeted port passes undelayed */
+	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7778);
+	assert_int_equal(run(FL_DIR_EGRESS, &p, 1), PASS);
+	/* a frame the delay line sends is passed, and leaves unmarked */
+	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7777);
+	{
+		struct __sk_buff ctx = {.mark = FL_DELAY_MARK | 5};
+		DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.b, .data_size_in = p.len,
+				    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
+				    .ctx_size_out = sizeof(ctx));
+
+		assert_int_equal(bpf_prog_test_run_opts(fl_engine__prog_fd(E, FL_DIR_EGRESS), &o),
+				 0);
+		assert_int_equal(o.retval, PASS);
+		assert_int_equal(ctx.mark, 5);
+	}
+	assert_int_equal(counters(id).delayed, 1);
+}
+
+static void delay_rule_past_its_deadline_passes_undelayed(void **state)
+{
+	struct fl_rule_spec s = spec(FL_DIRMASK_EGRESS, FL_PROTO_UDP, 7777, 0);
+	struct pkt p;
+	int id = -1;
+
+	(void)state;
+	s.delay.ns = 100000000;
+	/* a lease that has already run out */
+	assert_int_equal(fl_engine__add_rule(E, &s, fl_now_ns() - 2 * SEC_NS, SEC_NS, &id), 0);
+	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7777);
+	assert_int_equal(run(FL_DIR_EGRESS, &p, 1), PASS);
+	assert_int_equal(counters(id).delayed, 0);
+	assert_int_equal(counters(id).expired, 1);
+}
+
 static void same_seed_gives_the_same_decisions(void **state)
 {
 	struct fl_rule_spec s = spec(FL_DIRMASK_EGRESS, FL_PROTO_UDP, 7777, 500000000);
@@ -500,6 +582,8 @@ int main(void)
 	    T(duplicate_counts_its_copies_within_bound),
 	    T(duplicate_copy_is_not_classified_again),
 	    T(same_seed_gives_the_same_decisions),
+	    T(delay_sinks_the_frame_and_resends_it_after_the_delay),
+	    T(delay_rule_past_its_deadline_passes_undelayed),
 	};
 
 	return cmocka_run_group_tests_name("faults", tests, NULL, NULL);

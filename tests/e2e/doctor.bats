@@ -89,7 +89,10 @@ residue() {
 @test "doctor_derives_delay_from_the_delay_line_when_fq_is_missing" {
 	run jq -r '.faults[] | select(.fault == "delay") | "\(.works) \(.via)"' \
 		"$BATS_FILE_TMPDIR/report.json"
-	assert_output "true nfqueue"
+	assert_output "true ringbuf"
+	run jq -r '.faults[] | select(.fault == "delay") | .reason' "$BATS_FILE_TMPDIR/report.json"
+	assert_output --partial "delay line"
+	assert_output --partial "no sch_fq, so no EDT"
 	run jq -r '.faults[] | select(.fault == "refuse") | "\(.works) \(.via)"' \
 		"$BATS_FILE_TMPDIR/report.json"
 	assert_output "true bpf_set_retval"

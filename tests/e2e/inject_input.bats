@@ -151,7 +151,7 @@ bad() { # bad EXPECTED_MESSAGE ARGS...
 	bad "--burst: needs a value" rate 1mbit --burst --dev va
 }
 @test "unknown_word_after_a_fault_is_refused" {
-	bad 'unexpected argument "delay" (expected a fault: loss, duplicate, corrupt, rate or blackhole' loss 5% delay 10ms --dev va
+	bad 'unexpected argument "jitter" (expected a fault: loss, duplicate, corrupt, rate, blackhole, delay or reorder' loss 5% jitter 10% --dev va
 }
 
 # Target -------------------------------------------------------------------

@@ -103,8 +103,9 @@ udp_phase() {
 	FL_PIDS+=("$rpid")
 	local i
 	for i in $(seq 1 100); do [ -e "$ready" ] && break; sleep 0.02; done
-	ip netns exec "$txns" "$FL_TRAFFIC" send --to "$to" --port "$ports" --count "$count" \
-		--rate "$rate" >/dev/null || return 1
+	# FL_SEND_CPU: pin the sender (per-CPU state such as correlation)
+	ip netns exec "$txns" ${FL_SEND_CPU:+taskset -c "$FL_SEND_CPU"} "$FL_TRAFFIC" send \
+		--to "$to" --port "$ports" --count "$count" --rate "$rate" >/dev/null || return 1
 	wait "$rpid"
 	cat "$out"
 }
@@ -126,7 +127,7 @@ within_binomial() {
 assert_no_residue() {
 	local i progs
 	for i in $(seq 1 40); do
-		progs=$(bpftool prog show 2>/dev/null | grep -cE 'name fl_(ingress|egress|baseline)' || true)
+		progs=$(bpftool prog show 2>/dev/null | grep -cE 'name fl_(ingress|egress|baseline|reinject|watch_exit)' || true)
 		[ "$progs" -eq 0 ] && break
 		sleep 0.05
 	done

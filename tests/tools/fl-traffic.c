@@ -12,7 +12,11 @@
  *       first_sent_ns describe the first packet received; lost and
  *       loss_runs count the packets missing between received ones and the
  *       runs they form (mean burst length = lost / loss_runs); corrupt counts
- *       packets whose payload pattern is wrong. With --by-source, "sources"
+ *       packets whose payload pattern is wrong. lat_n, lat_p50_ns,
+ *       lat_p99_ns, lat_p999_ns, lat_max_ns (and lat_min_ns) describe the
+ *       one-way latency of each packet: CLOCK_MONOTONIC at its reception minus
+ *       its send time (one clock for every namespace of the host).
+ *       With --by-source, "sources"
  *       maps each sender port to its packet count (one flow per port).
  *   fl-traffic send --to ADDR --port P[,P..] --count N [--rate PPS] [--size B]
  *                   [--flows F]
@@ -28,6 +32,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -97,6 +102,10 @@ static void die(const char *what)
 struct port_stat {
 	uint64_t received, dup, last_seq, last_sent, max_gap, gap_end, first_seq, first_sent;
 	uint64_t lost, loss_runs, corrupt;
+	uint64_t *lat; /* one-way latency of each packet, ns */
+	uint64_t *seq; /* its sequence number */
+	size_t n_lat, cap_lat;
+	uint64_t ooo; /* arrived after a later-sent packet (reordered) */
 	int seen;
 	int n_src;
 	struct {
@@ -104,6 +113,52 @@ struct port_stat {
 		uint64_t n;
 	} src[MAX_SOURCES];
 };
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Mean, standard deviation and lag-1 autocorrelation of the latencies, in
+ * the order the packets were sent (jitter reorders arrivals). */
+static void lat_moments(struct port_stat *s)
+{
+	size_t m = s->n_lat;
+	uint64_t lo = UINT64_MAX, hi = 0;
+	double *x, mean = 0, var = 0, cov = 0;
+	size_t k = 0;
+
+	for (size_t j = 0; j < m; j++) {
+		lo = s->seq[j] < lo ? s->seq[j] : lo;
+		hi = s->seq[j] > hi ? s->seq[j] : hi;
+	}
+	if (hi - lo > 100000000ull)
+		return;
+	x = calloc(hi - lo + 1, sizeof(*x));
+	if (!x)
+		die("calloc");
+	for (size_t j = 0; j < hi - lo + 1; j++)
+		x[j] = -1;
+	for (size_t j = 0; j < m; j++)
+		x[s->seq[j] - lo] = (double)s->lat[j];
+	for (size_t j = 0; j < hi - lo + 1; j++)
+		if (x[j] >= 0) {
+			mean += x[j];
+			k++;
+		}
+	mean /= (double)k;
+	for (size_t j = 0; j < hi - lo + 1; j++)
+		if (x[j] >= 0)
+			var += (x[j] - mean) * (x[j] - mean);
+	for (size_t j = 0; j + 1 < hi - lo + 1; j++)
+		if (x[j] >= 0 && x[j + 1] >= 0)
+			cov += (x[j] - mean) * (x[j + 1] - mean);
+	printf(",\"lat_mean_ns\":%.0f,\"lat_std_ns\":%.0f,\"lat_ac1\":%.4f", mean,
+	       sqrt(var / (double)k), var > 0 ? cov / var : 0.0);
+	free(x);
+}
 
 static int cmd_recv(int argc, char **argv)
 {
@@ -203,6 +258,22 @@ static int cmd_recv(int argc, char **argv)
 				if ((size_t)len < sizeof(p))
 					continue;
 				memcpy(&p, buf, sizeof(p));
+				if (s->n_lat == s->cap_lat) {
+					size_t cap = s->cap_lat ? s->cap_lat * 2 : 4096;
+					uint64_t *l = realloc(s->lat, cap * sizeof(*l));
+					uint64_t *q;
+
+					if (!l)
+						die("realloc");
+					s->lat = l;
+					q = realloc(s->seq, cap * sizeof(*q));
+					if (!q)
+						die("realloc");
+					s->seq = q;
+					s->cap_lat = cap;
+				}
+				s->seq[s->n_lat] = p.seq;
+				s->lat[s->n_lat++] = last_rx > p.sent_ns ? last_rx - p.sent_ns : 0;
 				for (size_t b = sizeof(p); b < (size_t)len; b++)
 					if (buf[b] != pattern(p.seq, p.sent_ns, b)) {
 						s->corrupt++;
@@ -210,6 +281,7 @@ static int cmd_recv(int argc, char **argv)
 					}
 				if (s->seen && p.seq <= s->last_seq) {
 					s->dup += p.seq == s->last_seq;
+					s->ooo += p.seq < s->last_seq;
 					continue;
 				}
 				if (s->seen && p.seq > s->last_seq + 1) {
@@ -240,6 +312,21 @@ static int cmd_recv(int argc, char **argv)
 		       (unsigned long long)st[i].gap_end, (unsigned long long)st[i].first_seq,
 		       (unsigned long long)st[i].first_sent, (unsigned long long)st[i].lost,
 		       (unsigned long long)st[i].loss_runs, (unsigned long long)st[i].corrupt);
+		printf(",\"reordered\":%llu", (unsigned long long)st[i].ooo);
+		if (st[i].n_lat) {
+			uint64_t *l = st[i].lat;
+			size_t m = st[i].n_lat;
+
+			lat_moments(&st[i]);
+			qsort(l, m, sizeof(*l), cmp_u64);
+			printf(",\"lat_n\":%zu,\"lat_min_ns\":%llu,\"lat_p50_ns\":%llu,"
+			       "\"lat_p99_ns\":%llu,\"lat_p999_ns\":%llu,\"lat_max_ns\":%llu",
+			       m, (unsigned long long)l[0], (unsigned long long)l[m / 2],
+			       (unsigned long long)l[m * 99 / 100],
+			       (unsigned long long)l[m * 999 / 1000], (unsigned long long)l[m - 1]);
+		}
+		free(st[i].lat);
+		free(st[i].seq);
 		if (by_source) {
 			printf(",\"sources\":{");
 			for (int k = 0; k < st[i].n_src; k++)
