@@ -70,6 +70,7 @@ struct fl_delay_line {
 	/* CPU budget of the spin (may_spin) */
 	uint64_t win_start, win_cpu, spin_off_windows;
 	int spin_ok;
+	int fifo; /* the primary runs SCHED_FIFO now */
 	struct ring_buffer *rb;
 	atomic_int stop;
 	/* the ring, the heap and the packet socket: under mu, shared by the
@@ -295,15 +296,32 @@ static uint64_t thread_cpu_ns(void)
  * here), which would hold every frame 50 ms late. */
 #define FL_DELAY_WINDOW_NS 100000000ull
 #define FL_DELAY_BUSY_MAX  0.7
+#define FL_DELAY_FIFO_MAX  0.4
 static int may_spin(struct fl_delay_line *dl, uint64_t now)
 {
 	if (now - dl->win_start >= FL_DELAY_WINDOW_NS) {
 		uint64_t cpu = thread_cpu_ns();
 
-		dl->spin_ok =
-		    (double)(cpu - dl->win_cpu) < FL_DELAY_BUSY_MAX * (double)(now - dl->win_start);
+		double busy = (double)(cpu - dl->win_cpu) / (double)(now - dl->win_start);
+
+		dl->spin_ok = busy < FL_DELAY_BUSY_MAX;
 		if (!dl->spin_ok)
 			dl->spin_off_windows++;
+		/* real-time only while it leaves the CPU to others most of the
+		 * time: busier (tens of kpps), as a real-time thread it starved
+		 * the host (an untargeted flow's p99 went from 0.08 to 20-100 ms
+		 * at 50 kpps, docs/benchmarks.md); as an ordinary one it shares */
+		if (fifo_prio > 0 && dl->fifo && busy > FL_DELAY_FIFO_MAX) {
+			struct sched_param sp = {.sched_priority = 0};
+
+			if (!pthread_setschedparam(pthread_self(), SCHED_OTHER, &sp))
+				dl->fifo = 0;
+		} else if (fifo_prio > 0 && !dl->fifo && busy < FL_DELAY_FIFO_MAX / 2) {
+			struct sched_param sp = {.sched_priority = fifo_prio};
+
+			if (!pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp))
+				dl->fifo = 1;
+		}
 		dl->win_start = now;
 		dl->win_cpu = cpu;
 	}
@@ -314,12 +332,14 @@ static int may_spin(struct fl_delay_line *dl, uint64_t now)
  * frames late (measured: TCP through 10 ms, mean lateness 66 -> 4 us, max
  * 3.5 -> 0.7 ms); pinned to its CPU, so that the primary and the backup do
  * not share one. Refused (no CAP_SYS_NICE): stay as we are. */
-static void set_sched(int cpu)
+static int set_sched(int cpu)
 {
+	int fifo = 0;
+
 	if (fifo_prio > 0) {
 		struct sched_param sp = {.sched_priority = fifo_prio};
 
-		pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+		fifo = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0;
 	}
 	if (cpu >= 0) {
 		cpu_set_t set;
@@ -328,6 +348,7 @@ static void set_sched(int cpu)
 		CPU_SET(cpu, &set);
 		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	}
+	return fifo;
 }
 
 /* The first two CPUs this process may run on: the primary's and the
@@ -355,7 +376,7 @@ static void *run(void *arg)
 
 	/* the default 50 us timer slack would add to every wake-up */
 	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	set_sched(dl->cpu[0]);
+	dl->fifo = set_sched(dl->cpu[0]);
 	for (;;) {
 		uint64_t now, next = 0, junk;
 		int stopping = atomic_load(&dl->stop), n;
