@@ -516,6 +516,8 @@ int fl_delay_line__start(int rb_fd, struct fl_delay_line **out)
 	if (getenv("FL_DELAY_FIFO")) /* 0: ordinary threads */
 		fifo_prio = atoi(getenv("FL_DELAY_FIFO"));
 	pick_cpus(dl->cpu);
+	if (getenv("FL_DELAY_PIN") && !atoi(getenv("FL_DELAY_PIN")))
+		dl->cpu[0] = -1; /* for measurements: the primary unpinned */
 	for (int k = 0; k < FL_MAX_RULES; k++)
 		dl->limit[k] = FL_DELAY_LIMIT_DEFAULT;
 	dl->lo_ifindex = (int)if_nametoindex("lo");

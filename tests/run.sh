@@ -26,13 +26,16 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 passed=0
 failed=0
+skipped=0
 
 count() { # count TAP results of one runner's output in $log
-	local p f
+	local p f k
 	p=$(grep -cE '^ok ' "$log")
 	f=$(grep -cE '^not ok ' "$log")
+	k=$(grep -cE '^ok .*# skip' "$log")
 	passed=$((passed + p))
 	failed=$((failed + f))
+	skipped=$((skipped + k))
 }
 
 run_binary() {
@@ -80,5 +83,8 @@ for f in "${bats_files[@]}"; do
 	count
 done
 
+# a skipped test (the delay accuracy tests skip when the hypervisor stole
+# CPU time in every attempt) counts as passed; say how many there were
+[ "${skipped:-0}" -eq 0 ] || echo "# $skipped of the passed were skipped (see '# skip' above)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -22,6 +22,44 @@ stop_inject() {
 	[ "$FL_EXIT" -eq 0 ]
 }
 
+# The hypervisor's steal time (/proc/stat) since steal_mark, in percent of
+# all CPU time: a vCPU stopped by the host is a clock no program on it can
+# keep, faultline's delay line included.
+steal_mark() {
+	local u n s i w q sq st
+	read -r _ u n s i w q sq st _ < <(grep '^cpu ' /proc/stat)
+	STEAL0=$st TOTAL0=$((u + n + s + i + w + q + sq + st))
+}
+steal_pct() {
+	local u n s i w q sq st
+	read -r _ u n s i w q sq st _ < <(grep '^cpu ' /proc/stat)
+	awk -v a=$((st - STEAL0)) -v b=$((u + n + s + i + w + q + sq + st - TOTAL0)) 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }'
+}
+
+# judge_attempt OK: after an attempt; sets FL_DONE when it passed, counts
+# attempts that missed while the host was quiet (steal < 2%) in FL_QUIET_MISS
+judge_attempt() {
+	local st
+	st=$(steal_pct)
+	if [ "$1" -eq 0 ]; then
+		FL_DONE=1
+		return
+	fi
+	echo "  missed; hypervisor steal during the attempt: ${st}%"
+	awk -v s="$st" 'BEGIN { exit !(s < 2) }' && FL_QUIET_MISS=$((FL_QUIET_MISS + 1))
+	return 0
+}
+
+# after_attempts: every attempt missed: fail if one did on a quiet host,
+# else skip, saying the host's steal made precision unmeasurable
+after_attempts() {
+	[ "${FL_DONE:-0}" -eq 1 ] && return 0
+	[ "$FL_QUIET_MISS" -eq 0 ] || return 1
+	stop_inject
+	assert_no_residue
+	skip "the hypervisor stole >= 2% of the CPU in every attempt: precision not measurable now"
+}
+
 # check_delay DELAY_NS ARG N [DIR]: N packets to each of 7777 (delayed) and
 # 7778 (not) at 1 000 pkt/s each; the error of a percentile is the delayed
 # port's latency minus the delay minus the same percentile of the untargeted
@@ -30,8 +68,10 @@ stop_inject() {
 # p99 within 100 us of its p99 in a run without faultline.
 # This VM stalls a vCPU for milliseconds now and then (a plain SCHED_FIFO
 # timer loop sees p99.9 0.4-1.5 ms here, docs/delay.md): a measurement is
-# repeated, at most 3 times, when it misses a bound; every attempt is
-# printed, and all 3 missing fails the test.
+# repeated, at most 5 times, when it misses a bound; every attempt is
+# printed with the hypervisor's steal time during it. All 5 missing fails
+# the test if any missed on a quiet host (steal < 2%); when the host stole
+# CPU in every one, the test is skipped and says so.
 check_delay() {
 	local d=$1 arg=$2 n=$3 dir=${4:-egress} base out attempt from=a to=10.200.0.2
 	[ "$dir" = ingress ] && from=b to=10.200.0.1
@@ -40,11 +80,14 @@ check_delay() {
 	# millisecond stalls now and then; the other tests run it)
 	FL_INJECT_BIN=${FAULTLINE_RELEASE:-$FAULTLINE} \
 		fl_inject_bg delay "$arg" --dev va --direction "$dir" --protocol udp --port 7777 --json
-	for attempt in 1 2 3; do
+	FL_DONE=0 FL_QUIET_MISS=0
+	for attempt in 1 2 3 4 5; do
+		steal_mark
 		out=$(udp_phase $from $to 7777,7778 "$n" 2000)
 		[ "$(lat 7777 received "$out")" -eq "$n" ]
 		[ "$(lat 7778 received "$out")" -eq "$n" ]
-		if awk -v d="$d" -v a="$attempt" \
+		local ok=0
+		awk -v d="$d" -v a="$attempt" \
 			-v p50="$(lat 7777 lat_p50_ns "$out")" -v p99="$(lat 7777 lat_p99_ns "$out")" \
 			-v p999="$(lat 7777 lat_p999_ns "$out")" -v mx="$(lat 7777 lat_max_ns "$out")" \
 			-v u50="$(lat 7778 lat_p50_ns "$out")" -v u99="$(lat 7778 lat_p99_ns "$out")" \
@@ -52,11 +95,11 @@ check_delay() {
 			e50 = p50 - d - u50; e99 = p99 - d - u99
 			printf "%s delay %.3f ms, attempt %d: delayed p50 %.1f p99 %.1f p99.9 %.1f max %.1f us; untargeted p50 %.1f p99 %.1f (without faultline %.1f) us\n", dir, d / 1e6, a, p50 / 1e3, p99 / 1e3, p999 / 1e3, mx / 1e3, u50 / 1e3, u99 / 1e3, ub99 / 1e3
 			printf "  error p50 %+.1f us, p99 %+.1f us\n", e50 / 1e3, e99 / 1e3
-			exit !(e50 > -100000 && e50 < 100000 && e99 > -1000000 && e99 < 1000000 && u99 < ub99 + 100000) }' dir="$dir"; then
-			break
-		fi
-		[ "$attempt" -lt 3 ]
+			exit !(e50 > -100000 && e50 < 100000 && e99 > -1000000 && e99 < 1000000 && u99 < ub99 + 100000) }' dir="$dir" || ok=1
+		judge_attempt $ok
+		[ "$FL_DONE" -eq 1 ] && break
 	done
+	after_attempts
 	stop_inject
 	local summary="$BATS_TEST_TMPDIR/inject.out"
 	[ "$(jq -r .counters.delayed "$summary")" -eq $((n * attempt)) ]
@@ -135,12 +178,14 @@ jitter_shape() {
 	[ "$(lat 7777 lat_min_ns "$out")" -lt 1000000 ]
 }
 
-# ping_pcts ADDR: 1 000 echo requests at 1 000/s; prints "p50 p99" of the
-# per-packet RTTs in ns.
+# ping_pcts ADDR: 1 000 echo requests at 1 000/s, each round trip timed by
+# tests/tools/icmplat.py (ping's own output has 0.1 ms resolution at 10 ms);
+# prints "p50 p99" in ns.
 ping_pcts() {
-	ns_a ping -n -c 1000 -i 0.001 -W 1 "$1" |
-		sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -n |
-		awk '{ v[NR] = $1 } END { if (NR < 990) exit 1; printf "%d %d\n", v[int(NR * 0.5)] * 1e6, v[int(NR * 0.99)] * 1e6 }'
+	local out
+	out=$(ns_a python3 "$BATS_TEST_DIRNAME/../tools/icmplat.py" "$1" --count 1000 --rate 1000)
+	[ "$(jq -r .received <<<"$out")" -ge 990 ] || return 1
+	jq -r '"\(.p50_ns) \(.p99_ns)"' <<<"$out"
 }
 
 # check_icmp DELAY_NS ARG ADDR: per-packet RTT error against ping without
@@ -150,16 +195,19 @@ check_icmp() {
 	local d=$1 arg=$2 addr=$3 base got attempt
 	base=$(ping_pcts "$addr")
 	FL_INJECT_BIN=${FAULTLINE_RELEASE:-$FAULTLINE} fl_inject_bg delay "$arg" --dev va --protocol icmp
-	for attempt in 1 2 3; do
+	FL_DONE=0 FL_QUIET_MISS=0
+	for attempt in 1 2 3 4 5; do
+		steal_mark
 		got=$(ping_pcts "$addr")
-		if awk -v d="$d" -v b="$base" -v g="$got" -v a="$attempt" -v addr="$addr" 'BEGIN {
+		local ok=0
+		awk -v d="$d" -v b="$base" -v g="$got" -v a="$attempt" -v addr="$addr" 'BEGIN {
 			split(b, B, " "); split(g, G, " "); e50 = G[1] - d - B[1]; e99 = G[2] - d - B[2]
 			printf "ping %s, delay %.3f ms, attempt %d: rtt p50 %.1f p99 %.1f us (without: %.1f, %.1f); error p50 %+.1f us, p99 %+.1f us\n", addr, d / 1e6, a, G[1] / 1e3, G[2] / 1e3, B[1] / 1e3, B[2] / 1e3, e50 / 1e3, e99 / 1e3
-			exit !(e50 > -100000 && e50 < 100000 && e99 > -1000000 && e99 < 1000000) }'; then
-			break
-		fi
-		[ "$attempt" -lt 3 ]
+			exit !(e50 > -100000 && e50 < 100000 && e99 > -1000000 && e99 < 1000000) }' || ok=1
+		judge_attempt $ok
+		[ "$FL_DONE" -eq 1 ] && break
 	done
+	after_attempts
 	stop_inject
 }
 
