@@ -424,7 +424,8 @@ static void duplicate_counts_its_copies_within_bound(void **state)
 	assert_int_equal(run(FL_DIR_EGRESS, &p, (int)n), PASS);
 	dup = (double)counters(id).duplicated;
 	print_message("# duplicate 50%%: %.0f of %.0f, 99.9%% interval [%.0f, %.0f]\n", dup, n,
-		      n * pr - 3.29 * sqrt(n * pr * (1 - pr)), n * pr + 3.29 * sqrt(n * pr * (1 - pr)));
+		      n * pr - 3.29 * sqrt(n * pr * (1 - pr)),
+		      n * pr + 3.29 * sqrt(n * pr * (1 - pr)));
 	assert_true(fabs(dup - n * pr) <= 3.29 * sqrt(n * pr * (1 - pr)));
 }
 
