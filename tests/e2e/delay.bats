@@ -55,7 +55,7 @@ judge_attempt() {
 after_attempts() {
 	[ "${FL_DONE:-0}" -eq 1 ] && return 0
 	[ "$FL_QUIET_MISS" -eq 0 ] || return 1
-	stop_inject
+	if kill -0 "$FL_INJECT_PID" 2>/dev/null; then stop_inject; fi
 	assert_no_residue
 	skip "the hypervisor stole >= 2% of the CPU in every attempt: precision not measurable now"
 }
@@ -126,17 +126,25 @@ check_delay() {
 # measured mean and standard deviation within 10% of what was asked
 # (uniform: netem's +-JITTER, standard deviation JITTER/sqrt(3)).
 jitter_shape() {
-	local dist=$1 out
+	local dist=$1 out attempt
 	fl_inject_bg delay 20ms 5ms --distribution "$dist" --limit 5000 --dev va --protocol udp \
 		--port 7777
-	out=$(udp_phase a 10.200.0.2 7777 10000 2000)
+	FL_DONE=0 FL_QUIET_MISS=0
+	for attempt in 1 2 3; do
+		steal_mark
+		out=$(udp_phase a 10.200.0.2 7777 10000 2000)
+		[ "$(lat 7777 received "$out")" -eq 10000 ]
+		local ok=0
+		awk -v dist="$dist" -v m="$(lat 7777 lat_mean_ns "$out")" -v sd="$(lat 7777 lat_std_ns "$out")" \
+			-v p50="$(lat 7777 lat_p50_ns "$out")" -v ro="$(lat 7777 reordered "$out")" 'BEGIN {
+			want_sd = dist == "uniform" ? 5e6 / sqrt(3) : 5e6
+			printf "%s: mean %.3f ms (want 20), std %.3f ms (want %.3f), median %.3f ms, %d arrived out of order\n", dist, m / 1e6, sd / 1e6, want_sd / 1e6, p50 / 1e6, ro
+			exit !(m > 18e6 && m < 22e6 && sd > 0.9 * want_sd && sd < 1.1 * want_sd) }' || ok=1
+		judge_attempt $ok
+		[ "$FL_DONE" -eq 1 ] && break
+	done
+	after_attempts
 	stop_inject
-	[ "$(lat 7777 received "$out")" -eq 10000 ]
-	awk -v dist="$dist" -v m="$(lat 7777 lat_mean_ns "$out")" -v sd="$(lat 7777 lat_std_ns "$out")" \
-		-v p50="$(lat 7777 lat_p50_ns "$out")" -v ro="$(lat 7777 reordered "$out")" 'BEGIN {
-		want_sd = dist == "uniform" ? 5e6 / sqrt(3) : 5e6
-		printf "%s: mean %.3f ms (want 20), std %.3f ms (want %.3f), median %.3f ms, %d arrived out of order\n", dist, m / 1e6, sd / 1e6, want_sd / 1e6, p50 / 1e6, ro
-		exit !(m > 18e6 && m < 22e6 && sd > 0.9 * want_sd && sd < 1.1 * want_sd) }'
 }
 
 @test "jitter_uniform_and_normal_have_the_asked_mean_and_std" {
@@ -150,17 +158,26 @@ jitter_shape() {
 }
 
 @test "delay_correlation_raises_the_lag1_autocorrelation" {
-	local out0 out9
-	# the correlation memory is per CPU (docs/delay.md): one sending CPU
-	fl_inject_bg delay 20ms 5ms --dev va --protocol udp --port 7777
-	out0=$(FL_SEND_CPU=0 udp_phase a 10.200.0.2 7777 5000 1000)
+	local out0 out9 attempt
+	FL_DONE=0 FL_QUIET_MISS=0
+	for attempt in 1 2 3; do
+		steal_mark
+		# the correlation memory is per CPU (docs/delay.md): one sending CPU
+		fl_inject_bg delay 20ms 5ms --dev va --protocol udp --port 7777
+		out0=$(FL_SEND_CPU=0 udp_phase a 10.200.0.2 7777 5000 1000)
+		stop_inject
+		fl_inject_bg delay 20ms 5ms 90% --dev va --protocol udp --port 7777
+		out9=$(FL_SEND_CPU=0 udp_phase a 10.200.0.2 7777 5000 1000)
+		local ok=0
+		awk -v r0="$(lat 7777 lat_ac1 "$out0")" -v r9="$(lat 7777 lat_ac1 "$out9")" 'BEGIN {
+			printf "lag-1 autocorrelation of the delays: %.3f without correlation, %.3f with 90%%\n", r0, r9
+			exit !(r0 > -0.1 && r0 < 0.1 && r9 > 0.8 && r9 < 0.97) }' || ok=1
+		judge_attempt $ok
+		[ "$FL_DONE" -eq 1 ] && break
+		stop_inject
+	done
+	after_attempts
 	stop_inject
-	fl_inject_bg delay 20ms 5ms 90% --dev va --protocol udp --port 7777
-	out9=$(FL_SEND_CPU=0 udp_phase a 10.200.0.2 7777 5000 1000)
-	stop_inject
-	awk -v r0="$(lat 7777 lat_ac1 "$out0")" -v r9="$(lat 7777 lat_ac1 "$out9")" 'BEGIN {
-		printf "lag-1 autocorrelation of the delays: %.3f without correlation, %.3f with 90%%\n", r0, r9
-		exit !(r0 > -0.1 && r0 < 0.1 && r9 > 0.8 && r9 < 0.97) }'
 }
 
 @test "reorder_25pct_sends_a_binomial_share_ahead" {
