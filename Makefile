@@ -18,7 +18,7 @@ LLVM_STRIP ?= llvm-strip
 NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. -I$(BUILD) $(NL_CFLAGS)
-LDLIBS   := -lbpf -lelf -lz -lcjson -lyaml -lnl-route-3 -lnl-3 -lnetfilter_queue -lnftnl -lmnl -lm
+LDLIBS   := -lbpf -lelf -lz -lcjson -lyaml -lnl-route-3 -lnl-3 -lnetfilter_queue -lnftnl -lmnl -lcurl -lpthread -lm
 ifeq ($(SANITIZE),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 CFLAGS   += $(SANFLAGS)
