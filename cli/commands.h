@@ -19,6 +19,8 @@
 
 int fl_cmd_inject(int argc, char **argv);
 int fl_cmd_doctor(int argc, char **argv);
+int fl_cmd_validate(int argc, char **argv);
+int fl_cmd_plan(int argc, char **argv);
 
 /* "faultline: <msg>" on stderr. */
 void fl_cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

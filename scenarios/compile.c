@@ -1,0 +1,131 @@
+/*
+ * scenarios/compile.c - one step of a scenario into the rule `faultline
+ * inject` would build for the same target flags and fault words: the
+ * target's match fields, the step's actions, and the host's view of them
+ * (cgroup ids, interfaces). This is the only part of scenarios/ that looks
+ * at the system; it changes nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "faultline/scenario.h"
+#include "faultline/target.h"
+
+/* The cgroup v2 path of a process: the "0::/path" line of /proc/PID/cgroup. */
+static int pid_cgroup(int pid, char *out, size_t len, const char *field, struct fl_error *err)
+{
+	char file[64], line[4096];
+	FILE *f;
+	int found = 0;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return fl_error_set(err, field, "no process %d here (expected a running process)",
+				    pid);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, len, "%s", line + 3);
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return fl_error_set(
+		    err, field,
+		    "process %d is in no cgroup v2 (expected a host with the unified "
+		    "cgroup hierarchy)",
+		    pid);
+	return 0;
+}
+
+/* The library's flag names become the target's keys. */
+static void rename_field(struct fl_error *err, const struct fl_scenario_target *t)
+{
+	static const struct {
+		const char *flag, *key;
+	} map[] = {{"--dev", "dev"},	   {"--host", "host"},
+		   {"--cidr", "cidr"},	   {"--allow-wide", "allow_wide"},
+		   {"--cgroup", "cgroup"}, {"", ""}};
+	char f[96];
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcmp(err->field, map[i].flag)) {
+			snprintf(f, sizeof(f), "targets.%s%s%s", t->name, map[i].key[0] ? "." : "",
+				 map[i].key);
+			snprintf(err->field, sizeof(err->field), "%s", f);
+			break;
+		}
+	err->line = t->pos.line;
+	err->col = t->pos.col;
+}
+
+int fl_scenario_compile_fault(const struct fl_scenario *s, size_t fault, uint64_t command_cgroup_id,
+			      struct fl_compiled_fault *out, struct fl_error *err)
+{
+	const struct fl_scenario_fault *f;
+	const struct fl_scenario_target *t;
+	struct fl_rule_spec *spec = &out->spec;
+	char field[96], cg[4096];
+	int r, wide;
+
+	memset(out, 0, sizeof(*out));
+	if (fault >= s->n_faults || s->faults[fault].target < 0 ||
+	    (size_t)s->faults[fault].target >= s->n_targets)
+		return -EINVAL;
+	f = &s->faults[fault];
+	t = &s->targets[f->target];
+
+	/* the actions, as the fault words set them */
+	*spec = f->act;
+	/* the match, as the target flags set them */
+	spec->dir_mask = t->dir_mask;
+	spec->protocol = t->protocol;
+	spec->ports = t->ports;
+	spec->local_ports = t->local_ports;
+	spec->remote_ports = t->remote_ports;
+	spec->n_cidrs = t->n_cidrs;
+	memcpy(spec->cidrs, t->cidrs, sizeof(spec->cidrs));
+	spec->share_ppb = t->share_ppb;
+	spec->allow_management = t->allow_management;
+	spec->end_ns = 0;
+
+	if (t->cgroup) {
+		snprintf(field, sizeof(field), "targets.%s.cgroup", t->name);
+		r = fl_cgroup_id(t->cgroup, field, out->cgroup_abs, sizeof(out->cgroup_abs),
+				 &spec->cgroup_id, err);
+		if (r) {
+			rename_field(err, t);
+			return r;
+		}
+	} else if (t->pid) {
+		snprintf(field, sizeof(field), "targets.%s.pid", t->name);
+		r = pid_cgroup(t->pid, cg, sizeof(cg), field, err);
+		if (!r)
+			r = fl_cgroup_id(cg, field, out->cgroup_abs, sizeof(out->cgroup_abs),
+					 &spec->cgroup_id, err);
+		if (r) {
+			rename_field(err, t);
+			return r;
+		}
+	} else if (t->command) {
+		spec->cgroup_id = command_cgroup_id;
+		out->command_pending = command_cgroup_id == 0;
+	}
+
+	/* A target narrowed by a port or a cgroup was accepted without
+	 * allow_wide (the scenario's rule): with no dev and no address it
+	 * acts on every interface that is up. */
+	wide = t->allow_wide || t->ports.n || t->local_ports.n || t->remote_ports.n || t->cgroup ||
+	       t->pid || t->command;
+	r = fl_target_resolve_devs(spec, (const char *const *)t->devs, t->n_devs, wide,
+				   out->ifindexes, &out->n_ifs, &out->devs_source, err);
+	if (r) {
+		rename_field(err, t);
+		return r;
+	}
+	return 0;
+}
