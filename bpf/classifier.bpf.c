@@ -362,11 +362,14 @@ static __always_inline int fl_delay(struct __sk_buff *skb, const struct fl_rule 
 				    __u64 now, __u8 copies, const int dir)
 {
 	struct fl_delay_rec *rec;
-	__u64 delay = fl_tabledist(rule, st), n;
 	__u32 len = skb->len;
+	__u64 delay, n;
 
 	if (len == 0 || fl_delay_stalled(now))
 		return -1;
+	/* drawn only for a frame that will be held: one passed undelayed
+	 * must not advance the correlation */
+	delay = fl_tabledist(rule, st);
 	if (len <= FL_DELAY_FRAME_SMALL)
 		FL_DELAY_COPY(FL_DELAY_FRAME_SMALL);
 	else if (len <= FL_DELAY_FRAME_MTU)

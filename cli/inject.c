@@ -899,17 +899,6 @@ static int parse_share(const char *s, uint32_t *ppb)
 	return 0;
 }
 
-/* Every item of the set is a management port: the rule would match nothing. */
-static int only_management(const struct fl_port_set *ps)
-{
-	if (!ps->n)
-		return 0;
-	for (unsigned k = 0; k < ps->n; k++)
-		if (ps->r[k].lo != 22 || ps->r[k].hi != 22)
-			return 0;
-	return 1;
-}
-
 static int check_ports(const struct inject_args *a, const struct fl_port_set *ps, const char *field)
 {
 	if (!ps->n)
@@ -918,7 +907,7 @@ static int check_ports(const struct inject_args *a, const struct fl_port_set *ps
 	    a->spec.protocol != FL_PROTOCOL_ANY)
 		return usage_error("%s: ports need --protocol tcp, udp or any, not %s", field,
 				   a->protocol_name);
-	if (!a->spec.allow_management && only_management(ps))
+	if (!a->spec.allow_management && fl_ports_only_management(ps))
 		return field_error(field, "22 is a management port (ssh), never faulted unless "
 					  "--allow-management is given (expected another port, or "
 					  "--allow-management)");
@@ -1143,38 +1132,6 @@ static const char *fmt_size(uint64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
-static const char *fmt_ports(const struct fl_port_set *ps, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (unsigned k = 0; k < ps->n && o < len; k++) {
-		if (ps->r[k].lo == ps->r[k].hi)
-			o += (size_t)snprintf(buf + o, len - o, "%s%u", k ? "," : "", ps->r[k].lo);
-		else
-			o += (size_t)snprintf(buf + o, len - o, "%s%u-%u", k ? "," : "",
-					      ps->r[k].lo, ps->r[k].hi);
-	}
-	return buf;
-}
-
-/* Append printf output to buf at *o, never past len. */
-static void append(char *buf, size_t len, size_t *o, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t len, size_t *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*o >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *o, len - *o, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*o += (size_t)n < len - *o ? (size_t)n : len - *o - 1;
-}
-
 /* "loss 1% correlation 25%, duplicate 0.5%, rate 1mbit burst 128kb" */
 static void describe_faults(const struct inject_args *a, char *buf, size_t len)
 {
@@ -1184,59 +1141,59 @@ static void describe_faults(const struct inject_args *a, char *buf, size_t len)
 
 	buf[0] = '\0';
 	if (a->faults & F_RATE)
-		append(buf, len, &o, "%srate %s burst %s", o ? ", " : "",
-		       fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)),
-		       fmt_size(fl_rate_burst(s), p2, sizeof(p2)));
+		fl_append(buf, len, &o, "%srate %s burst %s", o ? ", " : "",
+			  fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)),
+			  fmt_size(fl_rate_burst(s), p2, sizeof(p2)));
 	if (a->faults & F_BLACKHOLE) {
-		append(buf, len, &o, "%sblackhole", o ? ", " : "");
+		fl_append(buf, len, &o, "%sblackhole", o ? ", " : "");
 	} else if ((a->faults & F_LOSS) && s->loss.model == FL_LOSS_RANDOM) {
-		append(buf, len, &o, "%sloss %s", o ? ", " : "",
-		       fl_fmt_percent(s->loss.ppb, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "",
+			  fl_fmt_percent(s->loss.ppb, p1, sizeof(p1)));
 		if (s->loss.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->loss.corr_ppb, p1, sizeof(p1)));
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->loss.corr_ppb, p1, sizeof(p1)));
 	} else if (a->faults & F_LOSS) {
 		static const char *const ge[] = {"p", "r", "1-h", "1-k"};
 		static const char *const st[] = {"p13", "p31", "p32", "p23", "p14"};
 		int gemodel = s->loss.model == FL_LOSS_GEMODEL;
 
-		append(buf, len, &o, "%sloss %s", o ? ", " : "", gemodel ? "gemodel" : "state");
+		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "", gemodel ? "gemodel" : "state");
 		for (int k = 0; k < (gemodel ? 4 : 5); k++)
-			append(buf, len, &o, " %s %s", gemodel ? ge[k] : st[k],
-			       fl_fmt_percent(s->loss.p_ppb[k], p1, sizeof(p1)));
+			fl_append(buf, len, &o, " %s %s", gemodel ? ge[k] : st[k],
+				  fl_fmt_percent(s->loss.p_ppb[k], p1, sizeof(p1)));
 	}
 	if (a->faults & F_CORRUPT)
-		append(buf, len, &o, "%scorrupt %s%s", o ? ", " : "",
-		       fl_fmt_percent(s->corrupt.ppb, p1, sizeof(p1)),
-		       s->corrupt.payload ? " payload" : "");
+		fl_append(buf, len, &o, "%scorrupt %s%s", o ? ", " : "",
+			  fl_fmt_percent(s->corrupt.ppb, p1, sizeof(p1)),
+			  s->corrupt.payload ? " payload" : "");
 	if (a->faults & F_DUPLICATE) {
-		append(buf, len, &o, "%sduplicate %s", o ? ", " : "",
-		       fl_fmt_percent(s->duplicate.ppb, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sduplicate %s", o ? ", " : "",
+			  fl_fmt_percent(s->duplicate.ppb, p1, sizeof(p1)));
 		if (s->duplicate.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
 	}
 	if (a->faults & F_DELAY) {
-		append(buf, len, &o, "%sdelay %s", o ? ", " : "",
-		       fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sdelay %s", o ? ", " : "",
+			  fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
 		if (s->delay.jitter_ns)
-			append(buf, len, &o, " jitter %s",
-			       fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)));
+			fl_append(buf, len, &o, " jitter %s",
+				  fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)));
 		if (s->delay.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
 		if (s->delay.jitter_ns)
-			append(buf, len, &o, " %s", fl_dist_name((enum fl_dist)s->delay.dist));
-		append(buf, len, &o, " limit %u",
-		       s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
+			fl_append(buf, len, &o, " %s", fl_dist_name((enum fl_dist)s->delay.dist));
+		fl_append(buf, len, &o, " limit %u",
+			  s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
 	}
 	if (a->faults & F_REORDER) {
-		append(buf, len, &o, "%sreorder %s", o ? ", " : "",
-		       fl_fmt_percent(s->reorder.ppb, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sreorder %s", o ? ", " : "",
+			  fl_fmt_percent(s->reorder.ppb, p1, sizeof(p1)));
 		if (s->reorder.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
-		append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
+		fl_append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
 	}
 }
 
@@ -1246,7 +1203,7 @@ static void describe_devs(const struct inject_args *a, char *buf, size_t len)
 
 	buf[0] = '\0';
 	for (int k = 0; k < a->n_ifs; k++)
-		append(buf, len, &o, "%s%s", k ? "," : "", a->ifnames[k]);
+		fl_append(buf, len, &o, "%s%s", k ? "," : "", a->ifnames[k]);
 }
 
 /* "on va egress, protocol udp, port 7777, remote 10.0.0.0/8, for 1m" */
@@ -1257,37 +1214,40 @@ static void describe_target(const struct inject_args *a, char *buf, size_t len)
 	size_t o = 0;
 
 	describe_devs(a, devs, sizeof(devs));
-	append(buf, len, &o, "on %s %s%s, protocol %s", devs, a->direction,
-	       a->devs_source == FL_DEVS_ROUTES ? " (routed)"
-	       : a->devs_source == FL_DEVS_WIDE ? " (every interface up)"
-						: "",
-	       a->protocol_name);
+	fl_append(buf, len, &o, "on %s %s%s, protocol %s", devs, a->direction,
+		  a->devs_source == FL_DEVS_ROUTES ? " (routed)"
+		  : a->devs_source == FL_DEVS_WIDE ? " (every interface up)"
+						   : "",
+		  a->protocol_name);
 	if (s->ports.n)
-		append(buf, len, &o, ", port %s", fmt_ports(&s->ports, t, sizeof(t)));
+		fl_append(buf, len, &o, ", port %s", fl_fmt_ports(&s->ports, t, sizeof(t)));
 	if (s->local_ports.n)
-		append(buf, len, &o, ", local port %s", fmt_ports(&s->local_ports, t, sizeof(t)));
+		fl_append(buf, len, &o, ", local port %s",
+			  fl_fmt_ports(&s->local_ports, t, sizeof(t)));
 	if (s->remote_ports.n)
-		append(buf, len, &o, ", remote port %s", fmt_ports(&s->remote_ports, t, sizeof(t)));
+		fl_append(buf, len, &o, ", remote port %s",
+			  fl_fmt_ports(&s->remote_ports, t, sizeof(t)));
 	for (unsigned k = 0; k < s->n_cidrs; k++) {
 		const struct fl_cidr *c = &s->cidrs[k];
 		int host = c->prefixlen == (c->family == AF_INET ? 32 : 128);
 
-		append(buf, len, &o, "%s%s", k ? "," : ", remote ",
-		       fl_fmt_cidr(c, !host, t, sizeof(t)));
+		fl_append(buf, len, &o, "%s%s", k ? "," : ", remote ",
+			  fl_fmt_cidr(c, !host, t, sizeof(t)));
 	}
 	if (a->cgroup)
-		append(buf, len, &o, ", cgroup %s (id %llu)", a->cgroup_abs,
-		       (unsigned long long)s->cgroup_id);
+		fl_append(buf, len, &o, ", cgroup %s (id %llu)", a->cgroup_abs,
+			  (unsigned long long)s->cgroup_id);
 	if (s->share_ppb && s->share_ppb < FL_PPB_100)
-		append(buf, len, &o, ", %s of flows", fl_fmt_percent(s->share_ppb, t, sizeof(t)));
+		fl_append(buf, len, &o, ", %s of flows",
+			  fl_fmt_percent(s->share_ppb, t, sizeof(t)));
 	if (s->has_seed)
-		append(buf, len, &o, ", seed %llu", (unsigned long long)s->seed);
+		fl_append(buf, len, &o, ", seed %llu", (unsigned long long)s->seed);
 	if (s->allow_management)
-		append(buf, len, &o, ", management ports included");
+		fl_append(buf, len, &o, ", management ports included");
 	if (a->for_ns)
-		append(buf, len, &o, ", for %s", fl_fmt_duration(a->for_ns, t, sizeof(t)));
+		fl_append(buf, len, &o, ", for %s", fl_fmt_duration(a->for_ns, t, sizeof(t)));
 	else
-		append(buf, len, &o, ", until stopped");
+		fl_append(buf, len, &o, ", until stopped");
 }
 
 static double pct_of(uint64_t n, uint64_t of)
@@ -1303,23 +1263,23 @@ static void describe_counts(const struct inject_args *a, const struct fl_counter
 
 	buf[0] = '\0';
 	if (a->faults & F_RATE)
-		append(buf, len, &o, "%srate-dropped %llu (%.2f%%)", sep,
-		       (unsigned long long)c->rate_dropped, pct_of(c->rate_dropped, c->matched));
+		fl_append(buf, len, &o, "%srate-dropped %llu (%.2f%%)", sep,
+			  (unsigned long long)c->rate_dropped, pct_of(c->rate_dropped, c->matched));
 	if (a->faults & (F_LOSS | F_BLACKHOLE))
-		append(buf, len, &o, "%sdropped %llu (%.2f%%)", sep, (unsigned long long)c->dropped,
-		       pct_of(c->dropped, c->matched));
+		fl_append(buf, len, &o, "%sdropped %llu (%.2f%%)", sep,
+			  (unsigned long long)c->dropped, pct_of(c->dropped, c->matched));
 	if (a->faults & F_CORRUPT)
-		append(buf, len, &o, "%scorrupted %llu (%.2f%%)", sep,
-		       (unsigned long long)c->corrupted, pct_of(c->corrupted, c->matched));
+		fl_append(buf, len, &o, "%scorrupted %llu (%.2f%%)", sep,
+			  (unsigned long long)c->corrupted, pct_of(c->corrupted, c->matched));
 	if (a->faults & F_DUPLICATE)
-		append(buf, len, &o, "%sduplicated %llu (%.2f%%)", sep,
-		       (unsigned long long)c->duplicated, pct_of(c->duplicated, c->matched));
+		fl_append(buf, len, &o, "%sduplicated %llu (%.2f%%)", sep,
+			  (unsigned long long)c->duplicated, pct_of(c->duplicated, c->matched));
 	if (a->faults & F_DELAY)
-		append(buf, len, &o, "%sdelayed %llu (%.2f%%)", sep, (unsigned long long)c->delayed,
-		       pct_of(c->delayed, c->matched));
+		fl_append(buf, len, &o, "%sdelayed %llu (%.2f%%)", sep,
+			  (unsigned long long)c->delayed, pct_of(c->delayed, c->matched));
 	if (a->faults & F_REORDER)
-		append(buf, len, &o, "%sreordered %llu (%.2f%%)", sep,
-		       (unsigned long long)c->reordered, pct_of(c->reordered, c->matched));
+		fl_append(buf, len, &o, "%sreordered %llu (%.2f%%)", sep,
+			  (unsigned long long)c->reordered, pct_of(c->reordered, c->matched));
 }
 
 static void status_line(const struct inject_args *a, const struct fl_counters *c, uint64_t now,
@@ -1422,7 +1382,7 @@ static void add_ports_json(cJSON *o, const char *key, const struct fl_port_set *
 	char buf[512];
 
 	if (ps->n)
-		cJSON_AddStringToObject(o, key, fmt_ports(ps, buf, sizeof(buf)));
+		cJSON_AddStringToObject(o, key, fl_fmt_ports(ps, buf, sizeof(buf)));
 	else
 		cJSON_AddNullToObject(o, key);
 }

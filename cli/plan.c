@@ -9,7 +9,6 @@
  */
 #include <getopt.h>
 #include <net/if.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,36 +55,6 @@ static void plan_usage(FILE *f)
 	      f);
 }
 
-static void append(char *buf, size_t len, size_t *o, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void append(char *buf, size_t len, size_t *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (*o >= len)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + *o, len - *o, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		*o += (size_t)n < len - *o ? (size_t)n : len - *o - 1;
-}
-
-static const char *fmt_ports(const struct fl_port_set *ps, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (unsigned k = 0; k < ps->n; k++) {
-		if (ps->r[k].lo == ps->r[k].hi)
-			append(buf, len, &o, "%s%u", k ? "," : "", ps->r[k].lo);
-		else
-			append(buf, len, &o, "%s%u-%u", k ? "," : "", ps->r[k].lo, ps->r[k].hi);
-	}
-	return buf;
-}
-
 /* The actions of a step in inject's words: "loss 1%, delay 10ms limit 1000". */
 static void describe_actions(unsigned acts, const struct fl_rule_spec *s, char *buf, size_t len)
 {
@@ -96,58 +65,58 @@ static void describe_actions(unsigned acts, const struct fl_rule_spec *s, char *
 	if (acts & FL_SACT_RATE) {
 		uint64_t b = fl_rate_burst(s);
 
-		append(buf, len, &o, "%srate %s burst %llub", o ? ", " : "",
-		       fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)), (unsigned long long)b);
+		fl_append(buf, len, &o, "%srate %s burst %llub", o ? ", " : "",
+			  fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)), (unsigned long long)b);
 	}
 	if (acts & FL_SACT_BLACKHOLE) {
-		append(buf, len, &o, "%sblackhole", o ? ", " : "");
+		fl_append(buf, len, &o, "%sblackhole", o ? ", " : "");
 	} else if ((acts & FL_SACT_LOSS) && s->loss.model == FL_LOSS_RANDOM) {
-		append(buf, len, &o, "%sloss %s", o ? ", " : "",
-		       fl_fmt_percent(s->loss.ppb, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "",
+			  fl_fmt_percent(s->loss.ppb, p1, sizeof(p1)));
 		if (s->loss.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->loss.corr_ppb, p1, sizeof(p1)));
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->loss.corr_ppb, p1, sizeof(p1)));
 	} else if (acts & FL_SACT_LOSS) {
 		static const char *const ge[] = {"p", "r", "1-h", "1-k"};
 		static const char *const st[] = {"p13", "p31", "p32", "p23", "p14"};
 		int gemodel = s->loss.model == FL_LOSS_GEMODEL;
 
-		append(buf, len, &o, "%sloss %s", o ? ", " : "", gemodel ? "gemodel" : "state");
+		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "", gemodel ? "gemodel" : "state");
 		for (int k = 0; k < (gemodel ? 4 : 5); k++)
-			append(buf, len, &o, " %s %s", gemodel ? ge[k] : st[k],
-			       fl_fmt_percent(s->loss.p_ppb[k], p1, sizeof(p1)));
+			fl_append(buf, len, &o, " %s %s", gemodel ? ge[k] : st[k],
+				  fl_fmt_percent(s->loss.p_ppb[k], p1, sizeof(p1)));
 	}
 	if (acts & FL_SACT_CORRUPT)
-		append(buf, len, &o, "%scorrupt %s%s", o ? ", " : "",
-		       fl_fmt_percent(s->corrupt.ppb, p1, sizeof(p1)),
-		       s->corrupt.payload ? " payload" : "");
+		fl_append(buf, len, &o, "%scorrupt %s%s", o ? ", " : "",
+			  fl_fmt_percent(s->corrupt.ppb, p1, sizeof(p1)),
+			  s->corrupt.payload ? " payload" : "");
 	if (acts & FL_SACT_DUPLICATE) {
-		append(buf, len, &o, "%sduplicate %s", o ? ", " : "",
-		       fl_fmt_percent(s->duplicate.ppb, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sduplicate %s", o ? ", " : "",
+			  fl_fmt_percent(s->duplicate.ppb, p1, sizeof(p1)));
 		if (s->duplicate.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
 	}
 	if (acts & FL_SACT_DELAY) {
-		append(buf, len, &o, "%sdelay %s", o ? ", " : "",
-		       fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sdelay %s", o ? ", " : "",
+			  fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
 		if (s->delay.jitter_ns)
-			append(buf, len, &o, " jitter %s %s",
-			       fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)),
-			       fl_dist_name((enum fl_dist)s->delay.dist));
+			fl_append(buf, len, &o, " jitter %s %s",
+				  fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)),
+				  fl_dist_name((enum fl_dist)s->delay.dist));
 		if (s->delay.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
-		append(buf, len, &o, " limit %u",
-		       s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
+		fl_append(buf, len, &o, " limit %u",
+			  s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
 	}
 	if (acts & FL_SACT_REORDER) {
-		append(buf, len, &o, "%sreorder %s", o ? ", " : "",
-		       fl_fmt_percent(s->reorder.ppb, p1, sizeof(p1)));
+		fl_append(buf, len, &o, "%sreorder %s", o ? ", " : "",
+			  fl_fmt_percent(s->reorder.ppb, p1, sizeof(p1)));
 		if (s->reorder.corr_ppb)
-			append(buf, len, &o, " correlation %s",
-			       fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
-		append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
+			fl_append(buf, len, &o, " correlation %s",
+				  fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
+		fl_append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
 	}
 }
 
@@ -160,30 +129,30 @@ static void describe_match(const struct fl_scenario_target *t, const struct fl_c
 	size_t o = 0;
 
 	buf[0] = '\0';
-	append(buf, len, &o, "protocol %s", t->protocol_name);
+	fl_append(buf, len, &o, "protocol %s", t->protocol_name);
 	if (s->ports.n)
-		append(buf, len, &o, ", port %s", fmt_ports(&s->ports, tmp, sizeof(tmp)));
+		fl_append(buf, len, &o, ", port %s", fl_fmt_ports(&s->ports, tmp, sizeof(tmp)));
 	if (s->local_ports.n)
-		append(buf, len, &o, ", local port %s",
-		       fmt_ports(&s->local_ports, tmp, sizeof(tmp)));
+		fl_append(buf, len, &o, ", local port %s",
+			  fl_fmt_ports(&s->local_ports, tmp, sizeof(tmp)));
 	if (s->remote_ports.n)
-		append(buf, len, &o, ", remote port %s",
-		       fmt_ports(&s->remote_ports, tmp, sizeof(tmp)));
+		fl_append(buf, len, &o, ", remote port %s",
+			  fl_fmt_ports(&s->remote_ports, tmp, sizeof(tmp)));
 	for (unsigned k = 0; k < s->n_cidrs; k++)
-		append(buf, len, &o, "%s%s", k ? "," : ", remote ",
-		       fl_fmt_cidr(&s->cidrs[k], 1, tmp, sizeof(tmp)));
+		fl_append(buf, len, &o, "%s%s", k ? "," : ", remote ",
+			  fl_fmt_cidr(&s->cidrs[k], 1, tmp, sizeof(tmp)));
 	if (c->cgroup_abs[0])
-		append(buf, len, &o, ", cgroup %s (id %llu)", c->cgroup_abs,
-		       (unsigned long long)s->cgroup_id);
+		fl_append(buf, len, &o, ", cgroup %s (id %llu)", c->cgroup_abs,
+			  (unsigned long long)s->cgroup_id);
 	if (t->pid)
-		append(buf, len, &o, " from pid %d", t->pid);
+		fl_append(buf, len, &o, " from pid %d", t->pid);
 	if (t->command)
-		append(buf, len, &o, ", the command's cgroup (made by faultline run)");
+		fl_append(buf, len, &o, ", the command's cgroup (made by faultline run)");
 	if (s->share_ppb && s->share_ppb < FL_PPB_100)
-		append(buf, len, &o, ", %s of flows",
-		       fl_fmt_percent(s->share_ppb, tmp, sizeof(tmp)));
+		fl_append(buf, len, &o, ", %s of flows",
+			  fl_fmt_percent(s->share_ppb, tmp, sizeof(tmp)));
 	if (s->allow_management)
-		append(buf, len, &o, ", management ports included");
+		fl_append(buf, len, &o, ", management ports included");
 }
 
 static void describe_probe(const struct fl_scenario_probe *p, char *buf, size_t len)
@@ -195,28 +164,28 @@ static void describe_probe(const struct fl_scenario_probe *p, char *buf, size_t 
 	buf[0] = '\0';
 	switch (s->kind) {
 	case FL_PROBE_HTTP:
-		append(buf, len, &o, "http %s %s, status %d-%d", s->method, s->url, s->status_lo,
-		       s->status_hi);
+		fl_append(buf, len, &o, "http %s %s, status %d-%d", s->method, s->url, s->status_lo,
+			  s->status_hi);
 		if (s->body_contains)
-			append(buf, len, &o, ", body contains \"%s\"", s->body_contains);
+			fl_append(buf, len, &o, ", body contains \"%s\"", s->body_contains);
 		break;
 	case FL_PROBE_TCP:
-		append(buf, len, &o, "tcp connect %s port %u", s->host, s->port);
+		fl_append(buf, len, &o, "tcp connect %s port %u", s->host, s->port);
 		break;
 	case FL_PROBE_COMMAND:
 		if (s->sh) {
-			append(buf, len, &o, "command sh -c \"%s\"", s->sh);
+			fl_append(buf, len, &o, "command sh -c \"%s\"", s->sh);
 		} else {
-			append(buf, len, &o, "command");
+			fl_append(buf, len, &o, "command");
 			for (size_t k = 0; s->argv && s->argv[k]; k++)
-				append(buf, len, &o, " %s", s->argv[k]);
+				fl_append(buf, len, &o, " %s", s->argv[k]);
 		}
 		break;
 	}
-	append(buf, len, &o, ", timeout %s", fl_fmt_duration(s->timeout_ns, t, sizeof(t)));
-	append(buf, len, &o, "; every %s", fl_fmt_duration(p->every_ns, t, sizeof(t)));
-	append(buf, len, &o, ", aborts after %u failure%s", p->max_failures + 1,
-	       p->max_failures ? "s" : "");
+	fl_append(buf, len, &o, ", timeout %s", fl_fmt_duration(s->timeout_ns, t, sizeof(t)));
+	fl_append(buf, len, &o, "; every %s", fl_fmt_duration(p->every_ns, t, sizeof(t)));
+	fl_append(buf, len, &o, ", aborts after %u failure%s", p->max_failures + 1,
+		  p->max_failures ? "s" : "");
 }
 
 static const struct {

@@ -441,17 +441,6 @@ static int add_devs(struct walk *w, const struct fl_snode *n, const char *path, 
 	}
 }
 
-/* Every item of the set is a management port: the rule would match nothing. */
-static int only_management(const struct fl_port_set *ps)
-{
-	if (!ps->n)
-		return 0;
-	for (unsigned k = 0; k < ps->n; k++)
-		if (ps->r[k].lo != 22 || ps->r[k].hi != 22)
-			return 0;
-	return 1;
-}
-
 static void check_ports(struct walk *w, const struct fl_scenario_target *t,
 			const struct fl_snode *n, const struct fl_port_set *ps, const char *path)
 {
@@ -460,7 +449,7 @@ static void check_ports(struct walk *w, const struct fl_scenario_target *t,
 	if (t->protocol != FL_PROTO_TCP && t->protocol != FL_PROTO_UDP &&
 	    t->protocol != FL_PROTOCOL_ANY)
 		errf(w, n, path, "ports need protocol tcp, udp or any, not %s", t->protocol_name);
-	else if (!t->allow_management && only_management(ps))
+	else if (!t->allow_management && fl_ports_only_management(ps))
 		errf(
 		    w, n, path,
 		    "22 is a management port (ssh), never faulted unless allow_management: true is "

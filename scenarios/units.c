@@ -15,6 +15,7 @@
  * ("0.5ns", "1.5bit") is refused rather than rounded. Unit names are
  * case-insensitive, as in tc ("1Mbit", "64KB").
  */
+#include <stdarg.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -629,4 +630,42 @@ const char *fl_fmt_rate(uint64_t bits_per_sec, char *buf, unsigned long len)
 	};
 
 	return fmt_shortest(bits_per_sec, units, "0bit", buf, len);
+}
+
+void fl_append(char *buf, unsigned long len, unsigned long *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *o, len - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o += (unsigned long)n < len - *o ? (unsigned long)n : len - *o - 1;
+}
+
+const char *fl_fmt_ports(const struct fl_port_set *ps, char *buf, unsigned long len)
+{
+	unsigned long o = 0;
+
+	buf[0] = '\0';
+	for (unsigned k = 0; k < ps->n; k++) {
+		if (ps->r[k].lo == ps->r[k].hi)
+			fl_append(buf, len, &o, "%s%u", k ? "," : "", ps->r[k].lo);
+		else
+			fl_append(buf, len, &o, "%s%u-%u", k ? "," : "", ps->r[k].lo, ps->r[k].hi);
+	}
+	return buf;
+}
+
+int fl_ports_only_management(const struct fl_port_set *ps)
+{
+	if (!ps->n)
+		return 0;
+	for (unsigned k = 0; k < ps->n; k++)
+		if (ps->r[k].lo != 22 || ps->r[k].hi != 22)
+			return 0;
+	return 1;
 }

@@ -54,5 +54,14 @@ int fl_parse_ports(const char *s, const char *field, struct fl_port_set *out, st
 const char *fl_fmt_duration(uint64_t ns, char *buf, unsigned long len);
 const char *fl_fmt_percent(uint32_t ppb, char *buf, unsigned long len);
 const char *fl_fmt_rate(uint64_t bits_per_sec, char *buf, unsigned long len);
+/* "80", "8000-8100,9000": the set as --port takes it */
+const char *fl_fmt_ports(const struct fl_port_set *ps, char *buf, unsigned long len);
+
+/* Every item of the set is the management port (22): a rule would match nothing. */
+int fl_ports_only_management(const struct fl_port_set *ps);
+
+/* Append printf output to buf at *o, never past len (truncates, stays terminated). */
+void fl_append(char *buf, unsigned long len, unsigned long *o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif /* FAULTLINE_UNITS_H */
