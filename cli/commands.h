@@ -19,6 +19,7 @@
 
 int fl_cmd_inject(int argc, char **argv);
 int fl_cmd_doctor(int argc, char **argv);
+int fl_cmd_run(int argc, char **argv);
 int fl_cmd_validate(int argc, char **argv);
 int fl_cmd_plan(int argc, char **argv);
 

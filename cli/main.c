@@ -20,6 +20,7 @@ static const struct {
 	const char *summary;
 } commands[] = {
     {"inject", fl_cmd_inject, "apply a fault in the foreground until its time is up or Ctrl-C"},
+    {"run", fl_cmd_run, "run a scenario's experiment around a command, roll back, report"},
     {"validate", fl_cmd_validate, "check scenario files and report every problem, with line:col"},
     {"plan", fl_cmd_plan, "show what a scenario would apply, and when; nothing is applied"},
     {"doctor", fl_cmd_doctor, "probe this kernel and tell which faults work here"},

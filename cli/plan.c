@@ -55,71 +55,6 @@ static void plan_usage(FILE *f)
 	      f);
 }
 
-/* The actions of a step in inject's words: "loss 1%, delay 10ms limit 1000". */
-static void describe_actions(unsigned acts, const struct fl_rule_spec *s, char *buf, size_t len)
-{
-	char p1[32], p2[32];
-	size_t o = 0;
-
-	buf[0] = '\0';
-	if (acts & FL_SACT_RATE) {
-		uint64_t b = fl_rate_burst(s);
-
-		fl_append(buf, len, &o, "%srate %s burst %llub", o ? ", " : "",
-			  fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)), (unsigned long long)b);
-	}
-	if (acts & FL_SACT_BLACKHOLE) {
-		fl_append(buf, len, &o, "%sblackhole", o ? ", " : "");
-	} else if ((acts & FL_SACT_LOSS) && s->loss.model == FL_LOSS_RANDOM) {
-		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "",
-			  fl_fmt_percent(s->loss.ppb, p1, sizeof(p1)));
-		if (s->loss.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->loss.corr_ppb, p1, sizeof(p1)));
-	} else if (acts & FL_SACT_LOSS) {
-		static const char *const ge[] = {"p", "r", "1-h", "1-k"};
-		static const char *const st[] = {"p13", "p31", "p32", "p23", "p14"};
-		int gemodel = s->loss.model == FL_LOSS_GEMODEL;
-
-		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "", gemodel ? "gemodel" : "state");
-		for (int k = 0; k < (gemodel ? 4 : 5); k++)
-			fl_append(buf, len, &o, " %s %s", gemodel ? ge[k] : st[k],
-				  fl_fmt_percent(s->loss.p_ppb[k], p1, sizeof(p1)));
-	}
-	if (acts & FL_SACT_CORRUPT)
-		fl_append(buf, len, &o, "%scorrupt %s%s", o ? ", " : "",
-			  fl_fmt_percent(s->corrupt.ppb, p1, sizeof(p1)),
-			  s->corrupt.payload ? " payload" : "");
-	if (acts & FL_SACT_DUPLICATE) {
-		fl_append(buf, len, &o, "%sduplicate %s", o ? ", " : "",
-			  fl_fmt_percent(s->duplicate.ppb, p1, sizeof(p1)));
-		if (s->duplicate.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
-	}
-	if (acts & FL_SACT_DELAY) {
-		fl_append(buf, len, &o, "%sdelay %s", o ? ", " : "",
-			  fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
-		if (s->delay.jitter_ns)
-			fl_append(buf, len, &o, " jitter %s %s",
-				  fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)),
-				  fl_dist_name((enum fl_dist)s->delay.dist));
-		if (s->delay.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
-		fl_append(buf, len, &o, " limit %u",
-			  s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
-	}
-	if (acts & FL_SACT_REORDER) {
-		fl_append(buf, len, &o, "%sreorder %s", o ? ", " : "",
-			  fl_fmt_percent(s->reorder.ppb, p1, sizeof(p1)));
-		if (s->reorder.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
-		fl_append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
-	}
-}
-
 /* "protocol tcp, port 6379, remote 10.0.0.2/32, cgroup ... (id N)" */
 static void describe_match(const struct fl_scenario_target *t, const struct fl_compiled_fault *c,
 			   char *buf, size_t len)
@@ -305,7 +240,7 @@ int fl_cmd_plan(int argc, char **argv)
 		uint64_t end = fl_scenario_fault_end_ns(s, i);
 		cJSON *js = NULL, *rules = NULL;
 
-		describe_actions(f->actions, &cf[i].spec, buf, sizeof(buf));
+		fl_scenario_describe_actions(f->actions, &cf[i].spec, buf, sizeof(buf));
 		describe_match(t, &cf[i], match, sizeof(match));
 		if (json) {
 			js = cJSON_CreateObject();

@@ -180,6 +180,11 @@ struct fl_compiled_fault {
 int fl_scenario_compile_fault(const struct fl_scenario *s, size_t fault, uint64_t command_cgroup_id,
 			      struct fl_compiled_fault *out, struct fl_error *err);
 
+/* The actions of a step in inject's words ("loss 1%, delay 10ms limit 1000");
+ * acts is fl_scenario_fault.actions. */
+void fl_scenario_describe_actions(unsigned acts, const struct fl_rule_spec *s, char *buf,
+				  size_t len);
+
 /* The end of a step from the start, for_ns 0 meaning the scenario's end. */
 uint64_t fl_scenario_fault_end_ns(const struct fl_scenario *s, size_t fault);
 
