@@ -43,10 +43,8 @@
 #include "faultline/dist.h"
 #include "faultline/engine.h"
 #include "faultline/target.h"
+#include "faultline/runner.h"
 #include "faultline/units.h"
-
-#define TICK_NS	  (100ull * 1000000ull)
-#define STATUS_NS (250ull * 1000000ull)
 
 /* The smallest --share: one of the FL_SHARE_BUCKETS flow-hash buckets. */
 #define SHARE_MIN_PPB (FL_PPB_100 / FL_SHARE_BUCKETS)
@@ -1528,17 +1526,58 @@ static const char *gone_device(const struct inject_args *a)
 	return NULL;
 }
 
+/* What the runner reports while the fault is live. */
+struct inject_ctx {
+	struct inject_args *a;
+	int tty;
+	uint64_t start, end; /* CLOCK_MONOTONIC; end 0: until stopped */
+	int status_up;
+};
+
+static void inject_event(void *ctx, const struct fl_run_event *ev)
+{
+	struct inject_ctx *x = ctx;
+	struct inject_args *a = x->a;
+
+	if (ev->kind == FL_RUN_EV_STEP_START) {
+		char faults[512], target[2048], lease[32];
+
+		describe_faults(a, faults, sizeof(faults));
+		describe_target(a, target, sizeof(target));
+		fl_fmt_duration(a->lease_ns, lease, sizeof(lease));
+		fprintf(stderr, "faultline: injecting %s %s (%s, lease %s)%s\n", faults, target,
+			fl_run_attach_mode(ev->run), lease, x->tty ? "; Ctrl-C to stop" : "");
+	} else if (ev->kind == FL_RUN_EV_TICK && x->tty && !a->json) {
+		struct fl_counters cnt;
+		struct fl_delay_stats d;
+
+		fl_run_step_stats(ev->run, 0, &cnt, &d);
+		status_line(a, &cnt, fl_now_ns(), x->end);
+		x->status_up = 1;
+	}
+}
+
+/* No --for: the runner still wants a cap; a century is none. */
+#define FOREVER_NS (100ull * 365 * 24 * 3600 * 1000000000ull)
+
+/* The fault as a one-step experiment for the runner (injector/runner.c),
+ * the same one `faultline run` and the daemon use. */
 static int run(struct inject_args *a)
 {
-	struct fl_engine_opts eopts = {.sz = sizeof(eopts)};
+	struct fl_run_opts ro = {.sz = sizeof(ro)};
+	struct fl_scenario_target t = {.name = (char *)"inject"};
+	struct fl_scenario_fault f = {.target = 0};
+	struct fl_scenario s = {.name = (char *)"inject", .version = 1};
+	struct inject_ctx x = {.a = a};
 	struct fl_counters cnt = {0};
 	struct fl_delay_stats dstat = {0};
-	struct fl_engine *e = NULL;
+	struct fl_compiled_fault *cf;
+	struct fl_error err = {0};
+	struct fl_run *rn = NULL;
 	struct sigaction sa;
-	uint64_t start, end, now, next_status = 0;
-	const char *ended = "expired", *mode;
-	int tty = isatty(STDERR_FILENO), r, rule_id, code = FL_EXIT_OK, leftovers;
-	char faults[512], target[2048], lease[32];
+	const char *ended = "expired", *mode, *step_err;
+	int r, code = FL_EXIT_OK, leftovers;
+	char lease[32], buf[512], modebuf[16];
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -1551,96 +1590,83 @@ static int run(struct inject_args *a)
 		fl_cli_err("removed %d leftover clsact filter(s) of a faultline that died",
 			   leftovers);
 
-	eopts.mode = a->mode;
-	r = fl_engine__open(&eopts, &e);
-	if (r) {
-		fl_cli_err("cannot load the classifier: %s%s", strerror(-r),
-			   r == -EPERM ? " (faultline needs root: CAP_BPF and CAP_NET_ADMIN)" : "");
+	cf = calloc(1, sizeof(*cf));
+	if (!cf) {
+		fl_cli_err("out of memory");
 		return FL_EXIT_INJECT;
 	}
-	for (int k = 0; k < a->n_ifs; k++) {
-		r = fl_engine__attach(e, a->ifindexes[k], a->spec.dir_mask);
-		if (r) {
-			/* tcx holds at most 64 programs per hook (bpf_mprog); 63 got
-			 * attached here when 70 injects raced for one veth */
-			fl_cli_err("cannot attach to %s: %s; rolled back, nothing applied",
-				   a->ifnames[k],
-				   r == -ERANGE ? "it already carries the most BPF programs tcx "
-						  "allows on this hook (about 64)"
-						: strerror(-r));
-			fl_engine__close(e);
-			return FL_EXIT_INJECT;
-		}
-	}
+	cf->spec = a->spec;
+	memcpy(cf->ifindexes, a->ifindexes, sizeof(cf->ifindexes));
+	cf->n_ifs = a->n_ifs;
+	cf->devs_source = a->devs_source;
+	f.for_ns = a->for_ns;
+	f.actions = a->faults; /* F_* are the FL_SACT_* bits */
+	f.act = a->spec;
+	s.duration_ns = a->for_ns ? a->for_ns : FOREVER_NS;
+	s.targets = &t;
+	s.n_targets = 1;
+	s.faults = &f;
+	s.n_faults = 1;
 
-	start = fl_now_ns();
-	end = a->for_ns ? start + a->for_ns : 0;
-	a->spec.end_ns = end;
-	r = fl_engine__add_rule(e, &a->spec, start, a->lease_ns, &rule_id);
+	x.tty = isatty(STDERR_FILENO);
+	x.start = fl_now_ns();
+	x.end = a->for_ns ? x.start + a->for_ns : 0;
+	ro.mode = a->mode;
+	ro.lease_ns = a->lease_ns;
+	ro.stop = &got_signal;
+	ro.on_event = inject_event;
+	ro.ctx = &x;
+	ro.compiled = cf;
+	r = fl_run(&s, &ro, &rn, &err);
+	free(cf);
 	if (r) {
-		fl_cli_err("cannot install the rule: %s; rolled back", strerror(-r));
-		fl_engine__close(e);
+		fl_cli_err("%s", fl_error_str(&err, buf, sizeof(buf)));
 		return FL_EXIT_INJECT;
 	}
-	describe_faults(a, faults, sizeof(faults));
-	describe_target(a, target, sizeof(target));
-	fl_fmt_duration(a->lease_ns, lease, sizeof(lease));
-	fprintf(stderr, "faultline: injecting %s %s (%s, lease %s)%s\n", faults, target,
-		fl_engine__attach_mode(e), lease, tty ? "; Ctrl-C to stop" : "");
-
-	for (;;) {
-		struct timespec ts;
-		uint64_t wake;
-
-		now = fl_now_ns();
-		if (got_signal)
-			break;
-		if (end && now >= end)
-			break;
-		if (fl_engine__check(e) == -ENODEV) {
-			const char *gone = gone_device(a);
-
-			fl_cli_err("%s went away while the fault was active",
-				   gone ? gone : "an interface");
-			ended = "device_gone";
-			code = FL_EXIT_INJECT;
-			break;
-		}
-		if (fl_engine__renew(e, now, a->lease_ns) == -ETIME) {
-			fl_cli_err("the lease lapsed: this process was stopped or starved for "
-				   "more than %s, so the kernel ended the fault",
-				   lease);
-			ended = "lease_lapsed";
-			code = FL_EXIT_INJECT;
-			break;
-		}
-		if (tty && !a->json && now >= next_status) {
-			fl_engine__counters(e, rule_id, &cnt);
-			status_line(a, &cnt, now, end);
-			next_status = now + STATUS_NS;
-		}
-		wake = now + TICK_NS;
-		if (end && end < wake)
-			wake = end;
-		ts.tv_sec = (time_t)(wake / 1000000000ull);
-		ts.tv_nsec = (long)(wake % 1000000000ull);
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-	}
-	if (got_signal == SIGINT) {
-		ended = "interrupted";
-		code = FL_EXIT_INTERRUPT;
-	} else if (got_signal) {
-		ended = "terminated";
-	}
-
-	fl_engine__counters(e, rule_id, &cnt);
-	fl_engine__delay_stats(e, rule_id, &dstat);
-	now = fl_now_ns();
-	mode = fl_engine__attach_mode(e);
-	fl_engine__close(e);
-	if (tty && !a->json)
+	if (x.status_up)
 		fputs("\r\033[K", stderr);
-	print_summary(a, &cnt, &dstat, ended, (now - start) / 1e9, mode, 1);
+	fl_fmt_duration(a->lease_ns, lease, sizeof(lease));
+	step_err = fl_run_step_error(rn, 0);
+	switch (fl_run_end_kind(rn)) {
+	case FL_RUN_END_SETUP:
+		if (step_err && !strncmp(step_err, "cannot attach", 13))
+			fl_cli_err("%s; rolled back, nothing applied", step_err);
+		else
+			fl_cli_err("%s; rolled back", step_err ? step_err : "injection failed");
+		fl_run_free(rn);
+		return FL_EXIT_INJECT;
+	case FL_RUN_END_DEVICE: {
+		const char *gone = gone_device(a);
+
+		fl_cli_err("%s went away while the fault was active", gone ? gone : "an interface");
+		ended = "device_gone";
+		code = FL_EXIT_INJECT;
+		break;
+	}
+	case FL_RUN_END_LEASE:
+		fl_cli_err(
+		    "the lease lapsed: this process was stopped or starved for more than %s, "
+		    "so the kernel ended the fault",
+		    lease);
+		ended = "lease_lapsed";
+		code = FL_EXIT_INJECT;
+		break;
+	case FL_RUN_END_SIGNAL:
+		if (fl_run_end_signal(rn) == SIGINT) {
+			ended = "interrupted";
+			code = FL_EXIT_INTERRUPT;
+		} else {
+			ended = "terminated";
+		}
+		break;
+	default:
+		break;
+	}
+	fl_run_step_stats(rn, 0, &cnt, &dstat);
+	snprintf(modebuf, sizeof(modebuf), "%s", fl_run_attach_mode(rn));
+	mode = modebuf;
+	fl_run_free(rn);
+	print_summary(a, &cnt, &dstat, ended, (fl_now_ns() - x.start) / 1e9, mode, 1);
 	return code;
 }
 

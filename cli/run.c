@@ -91,7 +91,7 @@ static int usage_error(const char *fmt, ...)
 
 struct progress {
 	const struct fl_scenario *s;
-	int tty;     /* redraw a status line */
+	int tty; /* redraw a status line */
 	int quiet;
 	int line_up; /* a status line is on the screen */
 };
@@ -164,7 +164,8 @@ static void on_event(void *ctx, const struct fl_run_event *ev)
 		break;
 	case FL_RUN_EV_CMD_EXIT:
 		if (ev->code > 128)
-			say(p, ev, "command ended by signal %d (exit %d)", ev->code - 128, ev->code);
+			say(p, ev, "command ended by signal %d (exit %d)", ev->code - 128,
+			    ev->code);
 		else
 			say(p, ev, "command exited with %d", ev->code);
 		break;
@@ -180,12 +181,13 @@ static void on_event(void *ctx, const struct fl_run_event *ev)
 
 		if (!p->tty || p->quiet)
 			break;
-		fl_fmt_duration(ev->cap_ns > ev->t_ns ? (ev->cap_ns - ev->t_ns) / 100000000ull *
-							    100000000ull
-						      : 0,
+		fl_fmt_duration(ev->cap_ns > ev->t_ns
+				    ? (ev->cap_ns - ev->t_ns) / 100000000ull * 100000000ull
+				    : 0,
 				left, sizeof(left));
-		fprintf(stderr, "\r\033[K[%6.1fs] %u of %u step(s) live, %s left at most, %u probe(s) "
-				"failing",
+		fprintf(stderr,
+			"\r\033[K[%6.1fs] %u of %u step(s) live, %s left at most, %u probe(s) "
+			"failing",
 			ev->t_ns / 1e9, ev->live_steps, ev->n_steps, left, ev->failing_probes);
 		p->line_up = 1;
 		break;
@@ -205,7 +207,8 @@ static FILE *open_report(const char *path, const char *flag, int *bad)
 		return stdout;
 	f = fopen(path, "we");
 	if (!f) {
-		fprintf(stderr, "faultline run: %s: cannot write '%s': %s (expected a writable file)\n",
+		fprintf(stderr,
+			"faultline run: %s: cannot write '%s': %s (expected a writable file)\n",
 			flag, path, strerror(errno));
 		*bad = 1;
 	}
@@ -223,7 +226,8 @@ static int close_report(FILE *f, const char *path, int r)
 		r = -errno;
 	}
 	if (r)
-		fprintf(stderr, "faultline run: cannot write the report %s: %s\n", path, strerror(-r));
+		fprintf(stderr, "faultline run: cannot write the report %s: %s\n", path,
+			strerror(-r));
 	return r;
 }
 
@@ -278,9 +282,10 @@ int fl_cmd_run(int argc, char **argv)
 			if (fl_parse_duration(optarg, "--lease", 0, &ro.lease_ns, &e))
 				return usage_error("%s", fl_error_str(&e, buf, sizeof(buf)));
 			if (ro.lease_ns < 200000000ull)
-				return usage_error("--lease: \"%s\" is too short (expected at least "
-						   "200ms)",
-						   optarg);
+				return usage_error(
+				    "--lease: \"%s\" is too short (expected at least "
+				    "200ms)",
+				    optarg);
 			break;
 		case O_GRACE:
 			if (fl_parse_duration(optarg, "--grace", 0, &ro.grace_ns, &e))
@@ -317,7 +322,8 @@ int fl_cmd_run(int argc, char **argv)
 
 	if (fl_scenario_load(file, &s, &diags)) {
 		for (size_t k = 0; k < diags.n; k++)
-			fprintf(stderr, "%s\n", fl_diag_format(&diags.v[k], file, buf, sizeof(buf)));
+			fprintf(stderr, "%s\n",
+				fl_diag_format(&diags.v[k], file, buf, sizeof(buf)));
 		fl_diags_free(&diags);
 		return FL_EXIT_USAGE;
 	}
@@ -328,7 +334,8 @@ int fl_cmd_run(int argc, char **argv)
 		if (err.line)
 			fprintf(stderr, "%s:%s\n", file, fl_error_str(&err, buf, sizeof(buf)));
 		else
-			fprintf(stderr, "faultline run: %s\n", fl_error_str(&err, buf, sizeof(buf)));
+			fprintf(stderr, "faultline run: %s\n",
+				fl_error_str(&err, buf, sizeof(buf)));
 		fl_scenario_free(s);
 		return FL_EXIT_USAGE;
 	}
@@ -353,6 +360,13 @@ int fl_cmd_run(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
+	{
+		int leftovers = fl_journal_replay(NULL);
+
+		if (leftovers > 0)
+			fl_cli_err("removed %d leftover clsact filter(s) of a faultline that died",
+				   leftovers);
+	}
 	prog.s = s;
 	prog.tty = isatty(STDERR_FILENO) && !getenv("CI");
 	ro.stop = &got_signal;
@@ -361,10 +375,10 @@ int fl_cmd_run(int argc, char **argv)
 	if (!prog.quiet) {
 		char d[32];
 
-		fprintf(stderr, "faultline: run %s (%s): %zu step(s), %zu probe(s), duration %s%s\n",
-			s->name, file, s->n_faults, s->n_probes,
-			fl_fmt_duration(s->duration_ns, d, sizeof(d)),
-			cmd ? ", around a command" : "");
+		fprintf(
+		    stderr, "faultline: run %s (%s): %zu step(s), %zu probe(s), duration %s%s\n",
+		    s->name, file, s->n_faults, s->n_probes,
+		    fl_fmt_duration(s->duration_ns, d, sizeof(d)), cmd ? ", around a command" : "");
 	}
 	if (fl_run(s, &ro, &run, &err)) {
 		fprintf(stderr, "faultline run: %s\n", fl_error_str(&err, buf, sizeof(buf)));

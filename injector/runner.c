@@ -37,13 +37,13 @@
 #include "faultline/runner.h"
 #include "faultline/units.h"
 
-#define NS_PER_S  1000000000ull
-#define NS_PER_MS 1000000ull
-#define TICK_NS	  (100 * NS_PER_MS)
+#define NS_PER_S      1000000000ull
+#define NS_PER_MS     1000000ull
+#define TICK_NS	      (100 * NS_PER_MS)
 #define EVENT_TICK_NS (250 * NS_PER_MS)
 /* Probe results kept per probe for the report (the totals count them all);
  * failures are always kept. */
-#define RUNS_KEPT 2000
+#define RUNS_KEPT	  2000
 #define STEP_COUNTERS_MAX 16
 
 enum step_state { STEP_PENDING, STEP_LIVE, STEP_DONE };
@@ -59,6 +59,8 @@ struct run_step {
 	char *error, *end_cause;
 	struct fl_report_counter counters[STEP_COUNTERS_MAX];
 	size_t n_counters;
+	struct fl_counters raw; /* as the step ended */
+	struct fl_delay_stats draw;
 };
 
 struct run_probe {
@@ -88,7 +90,7 @@ struct fl_run {
 	int exit_code;
 
 	uint64_t mono0, rt0; /* when it began, CLOCK_MONOTONIC and CLOCK_REALTIME */
-	uint64_t t0; /* start of the timeline, CLOCK_MONOTONIC; 0 before */
+	uint64_t t0;	     /* start of the timeline, CLOCK_MONOTONIC; 0 before */
 
 	/* shared with the probe threads */
 	pthread_mutex_t mu;
@@ -103,6 +105,10 @@ struct fl_run {
 	pid_t pid;
 	int pidfd;
 	bool cmd_running;
+
+	enum fl_run_end end;
+	int end_signal;
+	const char *attach_mode;
 };
 
 static uint64_t realtime_ns(void)
@@ -126,7 +132,8 @@ static char *xasprintf(const char *fmt, ...)
 	return s;
 }
 
-static void set_reason(struct fl_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_reason(struct fl_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void set_reason(struct fl_run *r, const char *fmt, ...)
 {
 	va_list ap;
@@ -145,6 +152,7 @@ static void emit(struct fl_run *r, struct fl_run_event *ev)
 	if (!r->o.on_event)
 		return;
 	ev->t_ns = r->t0 ? fl_now_ns() - r->t0 : 0;
+	ev->run = r;
 	r->o.on_event(r->o.ctx, ev);
 }
 
@@ -623,6 +631,8 @@ static void step_counters(struct run_step *st)
 	if (!st->e || fl_engine__counters(st->e, st->rule_id, &c))
 		return;
 	fl_engine__delay_stats(st->e, st->rule_id, &d);
+	st->raw = c;
+	st->draw = d;
 #define PUT(nm, v) st->counters[n++] = (struct fl_report_counter){nm, (uint64_t)(v)}
 	PUT("matched", c.matched);
 	PUT("bytes", c.bytes);
@@ -699,32 +709,41 @@ static int steps_prepare(struct fl_run *r, char *why, size_t len)
 {
 	for (size_t i = 0; i < r->s->n_faults; i++) {
 		struct run_step *st = &r->steps[i];
-		struct fl_engine_opts eo = {.sz = sizeof(eo), .mode = r->o.mode,
-					    .run_dir = r->o.run_dir};
+		struct fl_engine_opts eo = {
+		    .sz = sizeof(eo), .mode = r->o.mode, .run_dir = r->o.run_dir};
 		char name[IF_NAMESIZE];
 		int err;
 
 		err = fl_engine__open(&eo, &st->e);
 		if (err) {
-			snprintf(why, len, "step %zu: cannot load the classifier: %s%s", i + 1,
-				 strerror(-err),
-				 err == -EPERM ? " (faultline needs root: CAP_BPF and CAP_NET_ADMIN)"
-					       : "");
+			st->error = xasprintf(
+			    "cannot load the classifier: %s%s", strerror(-err),
+			    err == -EPERM ? " (faultline needs root: CAP_BPF and CAP_NET_ADMIN)"
+					  : "");
 			st->e = NULL;
-			return err;
+			goto fail;
 		}
 		for (int k = 0; k < st->cf.n_ifs; k++) {
 			err = fl_engine__attach(st->e, st->cf.ifindexes[k], st->cf.spec.dir_mask);
 			if (err) {
 				if (!if_indextoname((unsigned)st->cf.ifindexes[k], name))
 					snprintf(name, sizeof(name), "#%d", st->cf.ifindexes[k]);
-				snprintf(why, len, "step %zu: cannot attach to %s: %s", i + 1, name,
-					 err == -ERANGE ? "it already carries the most BPF programs "
-							  "tcx allows on this hook (about 64)"
-							: strerror(-err));
-				return err;
+				st->error =
+				    xasprintf("cannot attach to %s: %s", name,
+					      err == -ERANGE ? "it already carries the most BPF "
+							       "programs tcx allows on this hook "
+							       "(about 64)"
+							     : strerror(-err));
+				goto fail;
 			}
 		}
+		r->attach_mode = fl_engine__attach_mode(st->e);
+		continue;
+	fail:
+		r->rep_steps[i].error = st->error;
+		snprintf(why, len, "step %zu (%s): %s", i + 1, st->text,
+			 st->error ? st->error : strerror(-err));
+		return err;
 	}
 	return 0;
 }
@@ -747,8 +766,7 @@ static void steps_close(struct fl_run *r, const char *cause)
 /* ------------------------------------------------------------------ */
 /* Checks before anything runs                                         */
 
-int fl_run_check(const struct fl_scenario *s, const struct fl_run_opts *opts,
-		 struct fl_error *err)
+int fl_run_check(const struct fl_scenario *s, const struct fl_run_opts *opts, struct fl_error *err)
 {
 	bool has_argv = opts && opts->argv && opts->argv[0];
 	struct fl_compiled_fault *cf;
@@ -772,9 +790,12 @@ int fl_run_check(const struct fl_scenario *s, const struct fl_run_opts *opts,
 	if (has_argv) {
 		e = executable(opts->argv[0]);
 		if (e)
-			return fl_error_set(err, "CMD", "'%s': %s (expected a program in PATH or a path)",
+			return fl_error_set(err, "CMD",
+					    "'%s': %s (expected a program in PATH or a path)",
 					    opts->argv[0], strerror(-e));
 	}
+	if (opts && opts->compiled)
+		return 0;
 	cf = malloc(sizeof(*cf));
 	if (!cf)
 		return -ENOMEM;
@@ -900,22 +921,12 @@ static const char *signame(int sig)
 	return "a signal";
 }
 
-/* What ends the timeline. */
-enum end_kind {
-	END_NONE,
-	END_DURATION,
-	END_COMMAND,
-	END_PROBE,
-	END_SIGNAL,
-	END_ERROR,
-};
-
 int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct fl_run **out,
 	   struct fl_error *err)
 {
 	sigset_t block, orig;
 	struct fl_run *r;
-	enum end_kind end = END_NONE;
+	enum fl_run_end end = FL_RUN_END_NONE;
 	enum fl_verdict verdict = FL_VERDICT_PASSED;
 	uint64_t cap_end, next_tick = 0, rb_start;
 	size_t failed;
@@ -939,12 +950,15 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 	sigaddset(&block, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &block, &orig);
 
-	fl_journal_replay(r->o.run_dir);
 	fl_run_cgroup_sweep();
 
 	/* 1. compile every step for this host (the command's cgroup comes
 	 * later; its id is filled in then) */
 	for (size_t i = 0; i < s->n_faults; i++) {
+		if (r->o.compiled) {
+			r->steps[i].cf = r->o.compiled[i];
+			continue;
+		}
 		e = fl_scenario_compile_fault(s, i, 1, &r->steps[i].cf, err);
 		if (e) {
 			pthread_sigmask(SIG_SETMASK, &orig, NULL);
@@ -986,7 +1000,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 	if (!e)
 		e = steps_prepare(r, why, sizeof(why));
 	if (e) {
-		end = END_ERROR;
+		end = FL_RUN_END_SETUP;
 		goto rollback;
 	}
 
@@ -1005,7 +1019,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 		if (step_start(r, i, fl_now_ns())) {
 			snprintf(why, sizeof(why), "step %zu (%s) could not be applied: %s", i + 1,
 				 r->steps[i].text, r->steps[i].error);
-			end = END_ERROR;
+			end = FL_RUN_END_SETUP;
 			goto rollback;
 		}
 	}
@@ -1022,7 +1036,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 			r->cmd.error = r->cmd_error;
 			r->cmd.started_ns = 0;
 			snprintf(why, sizeof(why), "%s", r->cmd_error);
-			end = END_ERROR;
+			end = FL_RUN_END_SETUP;
 			goto rollback;
 		}
 		r->cmd.started = true;
@@ -1030,7 +1044,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 		emit(r, &ev);
 	}
 
-	while (end == END_NONE) {
+	while (end == FL_RUN_END_NONE) {
 		struct pollfd pfd[2] = {{.fd = r->wake_fd, .events = POLLIN},
 					{.fd = r->pidfd, .events = POLLIN}};
 		uint64_t now = fl_now_ns(), wake_at, v;
@@ -1039,7 +1053,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 
 		if (r->o.stop && *r->o.stop) {
 			sig = *r->o.stop;
-			end = END_SIGNAL;
+			end = FL_RUN_END_SIGNAL;
 			break;
 		}
 		report_probe_events(r);
@@ -1053,7 +1067,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 				 "probe %s failed %u times, more than max_failures %u (last: %s)",
 				 p->sp->name, p->during_failures, p->sp->max_failures,
 				 last_failure(p));
-			end = END_PROBE;
+			end = FL_RUN_END_PROBE;
 			break;
 		}
 		if (r->o.argv && cmd_reap(r, false)) {
@@ -1061,14 +1075,14 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 						  .code = r->cmd.exit_code};
 
 			emit(r, &ev);
-			end = END_COMMAND;
+			end = FL_RUN_END_COMMAND;
 			break;
 		}
 		if (now >= cap_end) {
-			end = END_DURATION;
+			end = FL_RUN_END_DURATION;
 			break;
 		}
-		for (size_t i = 0; i < s->n_faults && end == END_NONE; i++) {
+		for (size_t i = 0; i < s->n_faults && end == FL_RUN_END_NONE; i++) {
 			struct run_step *st = &r->steps[i];
 
 			if (st->state == STEP_LIVE && now >= st->end_at)
@@ -1077,10 +1091,10 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 			    step_start(r, i, now)) {
 				snprintf(why, sizeof(why), "step %zu (%s) could not be applied: %s",
 					 i + 1, st->text, st->error);
-				end = END_ERROR;
+				end = FL_RUN_END_SETUP;
 			}
 		}
-		for (size_t i = 0; i < s->n_faults && end == END_NONE; i++) {
+		for (size_t i = 0; i < s->n_faults && end == FL_RUN_END_NONE; i++) {
 			struct run_step *st = &r->steps[i];
 
 			if (!st->e)
@@ -1090,7 +1104,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 					 "an interface of step %zu (%s) went away while the "
 					 "faults were live",
 					 i + 1, st->text);
-				end = END_ERROR;
+				end = FL_RUN_END_DEVICE;
 			} else if (st->state == STEP_LIVE &&
 				   fl_engine__renew(st->e, now, r->o.lease_ns) == -ETIME) {
 				char lease[32];
@@ -1099,11 +1113,11 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 					 "the lease lapsed: this process was stopped or starved "
 					 "for more than %s, so the kernel ended the faults",
 					 fl_fmt_duration(r->o.lease_ns, lease, sizeof(lease)));
-				end = END_ERROR;
+				end = FL_RUN_END_LEASE;
 			}
 			live += st->state == STEP_LIVE;
 		}
-		if (end != END_NONE)
+		if (end != FL_RUN_END_NONE)
 			break;
 		if (now >= next_tick) {
 			struct fl_run_event ev = {.kind = FL_RUN_EV_TICK};
@@ -1148,21 +1162,23 @@ rollback:
 		const char *cause = "ended";
 
 		switch (end) {
-		case END_DURATION:
+		case FL_RUN_END_DURATION:
 			cause = "the duration cap was reached";
 			break;
-		case END_COMMAND:
+		case FL_RUN_END_COMMAND:
 			cause = "the command exited";
 			break;
-		case END_PROBE:
-		case END_ERROR:
+		case FL_RUN_END_PROBE:
+		case FL_RUN_END_SETUP:
+		case FL_RUN_END_DEVICE:
+		case FL_RUN_END_LEASE:
 			cause = why;
 			break;
-		case END_SIGNAL:
+		case FL_RUN_END_SIGNAL:
 			snprintf(why, sizeof(why), "interrupted by %s", signame(sig));
 			cause = why;
 			break;
-		case END_NONE:
+		case FL_RUN_END_NONE:
 			break;
 		}
 		ev.text = cause;
@@ -1175,11 +1191,11 @@ rollback:
 
 	rb_start = fl_now_ns();
 	{
-		const char *cause = end == END_DURATION	 ? "expired"
-				    : end == END_COMMAND ? "the command exited"
-				    : end == END_SIGNAL	 ? "aborted: interrupted"
-				    : end == END_PROBE	 ? "aborted: steady state broken"
-							 : "aborted: injection failed";
+		const char *cause = end == FL_RUN_END_DURATION	? "expired"
+				    : end == FL_RUN_END_COMMAND ? "the command exited"
+				    : end == FL_RUN_END_SIGNAL	? "aborted: interrupted"
+				    : end == FL_RUN_END_PROBE	? "aborted: steady state broken"
+								: "aborted: injection failed";
 		size_t n_engines = 0;
 
 		for (size_t i = 0; i < s->n_faults; i++)
@@ -1187,15 +1203,15 @@ rollback:
 		steps_close(r, cause);
 		r->rep.rollback.duration_ns = fl_now_ns() - rb_start;
 		r->rep.rollback.ok = true;
-		r->rollback_detail = xasprintf(
-		    "%zu classifier(s) detached and their rules removed", n_engines);
+		r->rollback_detail =
+		    xasprintf("%zu classifier(s) detached and their rules removed", n_engines);
 	}
 	if (r->o.argv && r->cmd_running) {
 		bool still = !cmd_reap(r, false);
 
 		if (still) {
 			cmd_stop(r);
-			if (end == END_DURATION || end == END_NONE) {
+			if (end == FL_RUN_END_DURATION || end == FL_RUN_END_NONE) {
 				free(r->cmd_error);
 				r->cmd_error = xasprintf(
 				    "still running at the duration cap; stopped (SIGTERM, then "
@@ -1236,21 +1252,26 @@ rollback:
 			pthread_join(r->probes[i].thread, NULL);
 	report_probe_events(r);
 
+	r->end = end;
+	r->end_signal = sig;
+
 	/* 7. the steady state after (not after a signal: the user wants out) */
-	failed = end == END_SIGNAL ? 0 : probe_all_once(r, FL_PHASE_AFTER);
+	failed = end == FL_RUN_END_SIGNAL ? 0 : probe_all_once(r, FL_PHASE_AFTER);
 
 	switch (end) {
-	case END_SIGNAL:
+	case FL_RUN_END_SIGNAL:
 		r->exit_code = FL_RUN_EXIT_INTERRUPT;
 		verdict = FL_VERDICT_ABORTED;
 		set_reason(r, "%s; rolled back", why);
 		break;
-	case END_ERROR:
+	case FL_RUN_END_SETUP:
+	case FL_RUN_END_DEVICE:
+	case FL_RUN_END_LEASE:
 		r->exit_code = FL_RUN_EXIT_INJECT;
 		verdict = FL_VERDICT_ERROR;
 		set_reason(r, "%s; rolled back", why);
 		break;
-	case END_PROBE:
+	case FL_RUN_END_PROBE:
 		r->exit_code = FL_RUN_EXIT_STEADY;
 		verdict = FL_VERDICT_ABORTED;
 		set_reason(r, "steady state broken: %s; rolled back", why);
@@ -1267,8 +1288,9 @@ rollback:
 		} else if (failed) {
 			r->exit_code = FL_RUN_EXIT_STEADY;
 			verdict = FL_VERDICT_FAILED;
-			set_reason(r, "the steady state did not hold after the rollback (probe %s: %s)",
-				   s->probes[failed - 1].name, last_failure(&r->probes[failed - 1]));
+			set_reason(
+			    r, "the steady state did not hold after the rollback (probe %s: %s)",
+			    s->probes[failed - 1].name, last_failure(&r->probes[failed - 1]));
 		} else {
 			r->exit_code = FL_RUN_EXIT_OK;
 			set_reason(r, "the steady state held%s",
@@ -1279,6 +1301,44 @@ rollback:
 	pthread_sigmask(SIG_SETMASK, &orig, NULL);
 	*out = r;
 	return 0;
+}
+
+enum fl_run_end fl_run_end_kind(const struct fl_run *r)
+{
+	return r->end;
+}
+
+int fl_run_end_signal(const struct fl_run *r)
+{
+	return r->end_signal;
+}
+
+void fl_run_step_stats(const struct fl_run *r, size_t i, struct fl_counters *c,
+		       struct fl_delay_stats *d)
+{
+	const struct run_step *st = &r->steps[i];
+
+	memset(c, 0, sizeof(*c));
+	memset(d, 0, sizeof(*d));
+	if (i >= r->s->n_faults)
+		return;
+	if (st->state == STEP_LIVE && st->e) {
+		fl_engine__counters(st->e, st->rule_id, c);
+		fl_engine__delay_stats(st->e, st->rule_id, d);
+		return;
+	}
+	*c = st->raw;
+	*d = st->draw;
+}
+
+const char *fl_run_step_error(const struct fl_run *r, size_t i)
+{
+	return i < r->s->n_faults ? r->steps[i].error : NULL;
+}
+
+const char *fl_run_attach_mode(const struct fl_run *r)
+{
+	return r->attach_mode ? r->attach_mode : "";
 }
 
 const struct fl_report *fl_run_report(const struct fl_run *r)

@@ -6,6 +6,7 @@
  *
  * One runner serves `faultline run` and the daemon. The order is fixed:
  *
+ *  0. (the caller) fl_journal_replay() removes what dead runs left;
  *  1. every step is compiled for this host (cgroups, pids, interfaces); a
  *     step that cannot be resolved fails the run with FL_RUN_EXIT_USAGE and
  *     nothing is touched;
@@ -74,9 +75,12 @@ enum fl_run_event_kind {
 	FL_RUN_EV_TICK,	      /* about every 250 ms while the faults are live */
 };
 
+struct fl_run;
+
 struct fl_run_event {
 	enum fl_run_event_kind kind;
-	uint64_t t_ns; /* since the start of the timeline (0 before it) */
+	const struct fl_run *run; /* for fl_run_step_stats() and the like */
+	uint64_t t_ns;		  /* since the start of the timeline (0 before it) */
 	enum fl_phase phase;
 	size_t index; /* of the step or probe */
 	const char *name;
@@ -102,9 +106,10 @@ struct fl_run_opts {
 	const volatile sig_atomic_t *stop;
 	void (*on_event)(void *ctx, const struct fl_run_event *ev);
 	void *ctx;
+	/* the steps already compiled, one per scenario fault (`inject` builds
+	 * its rule itself); NULL: compiled from the scenario here */
+	const struct fl_compiled_fault *compiled;
 };
-
-struct fl_run;
 
 /*
  * Check what can be checked before anything runs: a `command: true` target
@@ -112,8 +117,7 @@ struct fl_run;
  * -EINVAL etc. with err naming the field (no report; nothing touched).
  * fl_run() calls it first too.
  */
-int fl_run_check(const struct fl_scenario *s, const struct fl_run_opts *opts,
-		 struct fl_error *err);
+int fl_run_check(const struct fl_scenario *s, const struct fl_run_opts *opts, struct fl_error *err);
 
 /*
  * Run the experiment. Returns 0 with *out set whenever an experiment record
@@ -123,6 +127,29 @@ int fl_run_check(const struct fl_scenario *s, const struct fl_run_opts *opts,
  */
 int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct fl_run **out,
 	   struct fl_error *err);
+
+/* Why the timeline ended. */
+enum fl_run_end {
+	FL_RUN_END_NONE,     /* it never started (bad input, the hypothesis failed) */
+	FL_RUN_END_DURATION, /* the cap */
+	FL_RUN_END_COMMAND,  /* the command exited */
+	FL_RUN_END_PROBE,    /* a probe failed more than max_failures times */
+	FL_RUN_END_SIGNAL,   /* fl_run_end_signal() says which */
+	FL_RUN_END_SETUP,    /* a step could not be loaded, attached or applied */
+	FL_RUN_END_DEVICE,   /* an interface went away */
+	FL_RUN_END_LEASE,    /* the lease lapsed: this process was stopped or starved */
+};
+enum fl_run_end fl_run_end_kind(const struct fl_run *r);
+int fl_run_end_signal(const struct fl_run *r);
+
+/* The counters of step i: live while it runs, as they were when it ended
+ * afterwards (zeros for a step never applied). */
+void fl_run_step_stats(const struct fl_run *r, size_t i, struct fl_counters *c,
+		       struct fl_delay_stats *d);
+/* The error of step i (it could not be loaded, attached or applied), or NULL. */
+const char *fl_run_step_error(const struct fl_run *r, size_t i);
+/* "tcx" or "clsact": how the steps were attached ("" before). */
+const char *fl_run_attach_mode(const struct fl_run *r);
 
 /* The record, valid until fl_run_free(). */
 const struct fl_report *fl_run_report(const struct fl_run *r);
