@@ -593,6 +593,20 @@ static int delay_prepare(struct fl_engine *e, const struct fl_rule_spec *s)
 	return 0;
 }
 
+int fl_engine__prepare(struct fl_engine *e, const struct fl_rule_spec *spec)
+{
+	int r;
+
+	if (!spec->delay.ns && !spec->delay.jitter_ns)
+		return 0;
+	r = delay_prepare(e, spec);
+	if (r)
+		return r;
+	if (!e->dl && !e->no_delay_line)
+		r = fl_delay_line__start(bpf_map__fd(e->skel->maps.fl_delay_rb), &e->dl);
+	return r;
+}
+
 static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
 {
 	memset(rule, 0, sizeof(*rule));
@@ -654,14 +668,9 @@ int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, ui
 
 	fill_rule(&rule, spec);
 	if (rule.actions & FL_ACT_DELAY) {
-		r = delay_prepare(e, spec);
+		r = fl_engine__prepare(e, spec);
 		if (r)
 			return r;
-		if (!e->dl && !e->no_delay_line) {
-			r = fl_delay_line__start(bpf_map__fd(e->skel->maps.fl_delay_rb), &e->dl);
-			if (r)
-				return r;
-		}
 		if (e->dl)
 			fl_delay_line__reset_rule(e->dl, id, spec->delay.limit);
 	}

@@ -737,6 +737,11 @@ static int steps_prepare(struct fl_run *r, char *why, size_t len)
 				goto fail;
 			}
 		}
+		err = fl_engine__prepare(st->e, &st->cf.spec);
+		if (err) {
+			st->error = xasprintf("cannot prepare the delay line: %s", strerror(-err));
+			goto fail;
+		}
 		r->attach_mode = fl_engine__attach_mode(st->e);
 		continue;
 	fail:

@@ -149,6 +149,11 @@ int fl_engine__attach(struct fl_engine *e, int ifindex, unsigned dir_mask);
 int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, uint64_t now_ns,
 			uint64_t lease_ns, int *id);
 
+/* Do now what the first rule like spec would need before it can act (for a
+ * delay: the jitter table, the delay line's threads, the owner watchdog and,
+ * for ingress, the program on lo), so that add_rule() is quick later. */
+int fl_engine__prepare(struct fl_engine *e, const struct fl_rule_spec *spec);
+
 /* Renew every rule's deadline to min(end, now_ns + lease_ns). Returns
  * -ETIME when some rule's previous deadline had already passed before its
  * end (the lease lapsed: the fault was interrupted); the deadlines are then
