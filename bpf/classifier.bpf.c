@@ -102,6 +102,7 @@ struct {
  * only once the kernel has torn the process down, which takes milliseconds)
  * or hung: frames then pass undelayed (fail open). Shared by the CPUs
  * without a lock: a race costs at most one misjudged frame. */
+__u32 fl_rank = 1;	   /* this classifier's place on a stacked hook (FL_RANK_MASK) */
 __u64 fl_delay_cons_seen;  /* consumer position last seen */
 __u64 fl_delay_pending_ns; /* since when records wait unconsumed; 0: none */
 
@@ -408,10 +409,10 @@ static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 
 	if (!bits)
 		return FL_PASS;
-	if (skb->mark & (FL_DUP_MARK | FL_DELAY_MARK)) {
-		/* our own duplicate coming around again, or a frame the delay
-		 * line sends at its due time: let it go */
-		skb->mark &= ~(FL_DUP_MARK | FL_DELAY_MARK);
+	if ((skb->mark & (FL_DUP_MARK | FL_DELAY_MARK)) &&
+	    fl_rank <= (skb->mark & FL_RANK_MASK) >> FL_RANK_SHIFT) {
+		/* a duplicate or a delayed frame coming around again, sent by
+		 * this classifier or one before it on the hook: seen, let it go */
 		return FL_PASS;
 	}
 	if (fl_parse(skb, &pkt))
@@ -475,7 +476,8 @@ static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 
 		/* the copy goes out (or in) on the same device, marked so that
 		 * this program passes it instead of acting on it again */
-		skb->mark = mark | FL_DUP_MARK;
+		skb->mark = (mark & ~FL_RANK_MASK) | FL_DUP_MARK |
+			    ((fl_rank << FL_RANK_SHIFT) & FL_RANK_MASK);
 		if (!bpf_clone_redirect(skb, skb->ifindex,
 					dir == FL_DIR_INGRESS ? BPF_F_INGRESS : 0))
 			cnt->duplicated++;
@@ -506,7 +508,7 @@ int fl_reinject(struct __sk_buff *skb)
 
 	if ((mark & (FL_REINJECT_MARK | FL_DELAY_MARK)) != (FL_REINJECT_MARK | FL_DELAY_MARK))
 		return FL_PASS;
-	skb->mark = FL_DELAY_MARK;
+	skb->mark = FL_DELAY_MARK | (mark & FL_RANK_MASK);
 	return bpf_redirect(mark & FL_REINJECT_IFINDEX, BPF_F_INGRESS);
 }
 

@@ -139,6 +139,8 @@ static void on_event(void *ctx, const struct fl_run_event *ev)
 	char d[32];
 
 	switch (ev->kind) {
+	case FL_RUN_EV_STARTED:
+		break;
 	case FL_RUN_EV_PROBE:
 		if (ev->phase == FL_PHASE_DURING && ev->ok)
 			break; /* the status line shows them */

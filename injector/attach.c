@@ -2,7 +2,7 @@
  * injector/attach.c - tcx links, the clsact fallback and its journal.
  *
  * The journal is one file per clsact filter,
- *   <run_dir>/journal/clsact-<pid>-<ifindex>-<dir>
+ *   <run_dir>/journal/clsact-<pid>-<ifindex>-<dir>-<seq>
  * holding "pid ifindex dir handle priority qdisc_created". It is written
  * before the filter is created and removed after the filter is, so a crash
  * at any point leaves either nothing or an entry that fl_journal_replay()
@@ -104,18 +104,24 @@ static int attach_clsact(const char *run_dir, int prog_fd, int ifindex, int dir,
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 			    .attach_point = dir == FL_DIR_INGRESS ? BPF_TC_INGRESS : BPF_TC_EGRESS);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .prog_fd = prog_fd);
+	static unsigned clsact_seq;
 	char jdir[PATH_MAX - 64];
+	unsigned seq;
 	int r;
 
 	snprintf(jdir, sizeof(jdir), "%s/journal", run_dir);
 	r = mkdir_p(jdir);
 	if (r)
 		return r;
+	/* several classifiers of one process may share a hook (a runner's
+	 * steps): each its own priority, rising in attach order like tcx's
+	 * append, and its own journal entry */
+	seq = __atomic_fetch_add(&clsact_seq, 1, __ATOMIC_RELAXED);
 	a->mode = FL_ATTACH_CLSACT;
 	a->handle = (uint32_t)getpid();
-	a->priority = FL_CLSACT_PRIO;
-	snprintf(a->journal, sizeof(a->journal), "%s/clsact-%d-%d-%d", jdir, (int)getpid(), ifindex,
-		 dir);
+	a->priority = FL_CLSACT_PRIO + (seq % 1000);
+	snprintf(a->journal, sizeof(a->journal), "%s/clsact-%d-%d-%d-%u", jdir, (int)getpid(),
+		 ifindex, dir, seq);
 
 	/* Journal first: the qdisc may be created by the very next call. */
 	a->qdisc_created = 1;

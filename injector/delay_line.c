@@ -64,6 +64,7 @@ struct fl_delay_line {
 	pthread_t thread, backup;
 	int started, backup_started;
 	int rb_fd, ep_fd, timer_fd, stop_fd, pkt_fd;
+	uint32_t rank_bits;		    /* the engine's rank, in FL_RANK_MASK */
 	int bk_ep_fd, bk_timer_fd, kick_fd; /* the backup's; kick: wakes the primary */
 	int cpu[2];			    /* where each thread runs; -1: anywhere */
 	int lo_ifindex;			    /* ingress frames leave by lo (fl_reinject) */
@@ -226,7 +227,8 @@ static int send_frame(struct fl_delay_line *dl, const struct fl_delay_rec *rec)
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SO_MARK;
 		cm->cmsg_len = CMSG_LEN(sizeof(uint32_t));
-		mark = FL_DELAY_MARK | FL_REINJECT_MARK | (rec->ifindex & FL_REINJECT_IFINDEX);
+		mark = FL_DELAY_MARK | FL_REINJECT_MARK | dl->rank_bits |
+		       (rec->ifindex & FL_REINJECT_IFINDEX);
 		memcpy(CMSG_DATA(cm), &mark, sizeof(mark));
 	}
 	memcpy(&sll.sll_protocol, rec->data + 12, 2); /* network order already */
@@ -499,16 +501,18 @@ static int add_fd(int ep, int fd)
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
-int fl_delay_line__start(int rb_fd, struct fl_delay_line **out)
+int fl_delay_line__start(int rb_fd, unsigned rank, struct fl_delay_line **out)
 {
 	struct fl_delay_line *dl = calloc(1, sizeof(*dl));
-	int one = 1, mark = (int)FL_DELAY_MARK, sndbuf = 32 << 20, r;
+	uint32_t rank_bits = (rank << FL_RANK_SHIFT) & FL_RANK_MASK;
+	int one = 1, mark = (int)(FL_DELAY_MARK | rank_bits), sndbuf = 32 << 20, r;
 
 	if (!dl)
 		return -ENOMEM;
 	pthread_mutex_init(&dl->lock, NULL);
 	pthread_mutex_init(&dl->mu, NULL);
 	dl->rb_fd = rb_fd;
+	dl->rank_bits = rank_bits;
 	dl->ep_fd = dl->timer_fd = dl->stop_fd = dl->pkt_fd = -1;
 	dl->bk_ep_fd = dl->bk_timer_fd = dl->kick_fd = -1;
 	if (getenv("FL_DELAY_SPIN_NS")) /* for measurements */

@@ -19,7 +19,7 @@
 struct fl_delay_line;
 
 /* Start the thread on the ring buffer map rb_fd. */
-int fl_delay_line__start(int rb_fd, struct fl_delay_line **out);
+int fl_delay_line__start(int rb_fd, unsigned rank, struct fl_delay_line **out);
 
 /* A new rule id: zero its counters, hold at most limit of its frames. */
 void fl_delay_line__reset_rule(struct fl_delay_line *dl, int rule, uint32_t limit);

@@ -34,6 +34,7 @@
 
 struct fl_engine {
 	struct fl_classifier *skel;
+	unsigned rank; /* FL_RANK_MASK */
 	struct fl_undo undo;
 	const char *run_dir;
 	enum fl_attach_mode mode;
@@ -87,6 +88,10 @@ int fl_engine__open(const struct fl_engine_opts *opts, struct fl_engine **out)
 		r = -errno ? -errno : -EINVAL;
 		goto fail;
 	}
+	e->rank = opts && opts->sz >= sizeof(*opts) && opts->rank ? opts->rank : 1;
+	if (e->rank > FL_RANK_MAX)
+		e->rank = FL_RANK_MAX;
+	e->skel->data->fl_rank = e->rank;
 	fl_engine__protect_port(e, 22);
 	*out = e;
 	return 0;
@@ -603,7 +608,7 @@ int fl_engine__prepare(struct fl_engine *e, const struct fl_rule_spec *spec)
 	if (r)
 		return r;
 	if (!e->dl && !e->no_delay_line)
-		r = fl_delay_line__start(bpf_map__fd(e->skel->maps.fl_delay_rb), &e->dl);
+		r = fl_delay_line__start(bpf_map__fd(e->skel->maps.fl_delay_rb), e->rank, &e->dl);
 	return r;
 }
 

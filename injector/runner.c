@@ -709,8 +709,12 @@ static int steps_prepare(struct fl_run *r, char *why, size_t len)
 {
 	for (size_t i = 0; i < r->s->n_faults; i++) {
 		struct run_step *st = &r->steps[i];
-		struct fl_engine_opts eo = {
-		    .sz = sizeof(eo), .mode = r->o.mode, .run_dir = r->o.run_dir};
+		/* attached in step order: the ranks follow (faultline/rule.h) */
+		struct fl_engine_opts eo = {.sz = sizeof(eo),
+					    .mode = r->o.mode,
+					    .run_dir = r->o.run_dir,
+					    .rank =
+						(unsigned)(i < FL_RANK_MAX ? i + 1 : FL_RANK_MAX)};
 		char name[IF_NAMESIZE];
 		int err;
 
@@ -754,18 +758,74 @@ static int steps_prepare(struct fl_run *r, char *why, size_t len)
 }
 
 /* Roll back every step: rules, attachments, delay lines. */
-static void steps_close(struct fl_run *r, const char *cause)
+static void steps_close(struct fl_run *r, const char *cause, bool cut_short)
 {
 	for (size_t i = 0; i < r->s->n_faults; i++) {
 		struct run_step *st = &r->steps[i];
 
 		if (st->state == STEP_LIVE)
-			step_end(r, i, cause, true);
+			step_end(r, i, cause, cut_short);
 		if (st->e) {
 			fl_engine__close(st->e);
 			st->e = NULL;
 		}
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Overlap of two steps' flows                                          */
+
+static bool ports_meet(const struct fl_port_set *a, const struct fl_port_set *b)
+{
+	if (!a->n || !b->n)
+		return true;
+	for (unsigned i = 0; i < a->n; i++)
+		for (unsigned k = 0; k < b->n; k++)
+			if (a->r[i].lo <= b->r[k].hi && b->r[k].lo <= a->r[i].hi)
+				return true;
+	return false;
+}
+
+static bool prefix_meets(const struct fl_cidr *a, const struct fl_cidr *b)
+{
+	unsigned len = a->prefixlen < b->prefixlen ? a->prefixlen : b->prefixlen;
+
+	if (a->family != b->family)
+		return false;
+	for (unsigned bit = 0; bit < len; bit++) {
+		unsigned byte = bit / 8, mask = 0x80u >> (bit % 8);
+
+		if ((a->addr[byte] & mask) != (b->addr[byte] & mask))
+			return false;
+	}
+	return true;
+}
+
+bool fl_compiled_overlap(const struct fl_compiled_fault *a, const struct fl_compiled_fault *b)
+{
+	const struct fl_rule_spec *x = &a->spec, *y = &b->spec;
+	bool dev = false, cidr;
+
+	if (!(x->dir_mask & y->dir_mask))
+		return false;
+	for (int i = 0; i < a->n_ifs && !dev; i++)
+		for (int k = 0; k < b->n_ifs && !dev; k++)
+			dev = a->ifindexes[i] == b->ifindexes[k];
+	if (!dev)
+		return false;
+	if (x->protocol != FL_PROTOCOL_ANY && y->protocol != FL_PROTOCOL_ANY &&
+	    x->protocol != y->protocol)
+		return false;
+	if (!ports_meet(&x->ports, &y->ports) || !ports_meet(&x->local_ports, &y->local_ports) ||
+	    !ports_meet(&x->remote_ports, &y->remote_ports))
+		return false;
+	if (x->cgroup_id && y->cgroup_id && x->cgroup_id != y->cgroup_id)
+		return false;
+	cidr = !x->n_cidrs || !y->n_cidrs;
+	for (unsigned i = 0; i < x->n_cidrs && !cidr; i++)
+		for (unsigned k = 0; k < y->n_cidrs && !cidr; k++)
+			cidr = prefix_meets(&x->cidrs[i], &y->cidrs[k]);
+	return cidr;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1011,6 +1071,11 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 
 	/* 4. the timeline */
 	r->t0 = fl_now_ns();
+	{
+		struct fl_run_event ev = {.kind = FL_RUN_EV_STARTED};
+
+		emit(r, &ev);
+	}
 	cap_end = r->t0 + s->duration_ns;
 	for (size_t i = 0; i < s->n_faults; i++) {
 		r->steps[i].start_at = r->t0 + s->faults[i].at_ns;
@@ -1058,7 +1123,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 
 		if (r->o.stop && *r->o.stop) {
 			sig = *r->o.stop;
-			end = FL_RUN_END_SIGNAL;
+			end = sig == FL_RUN_STOP_REQUESTED ? FL_RUN_END_STOPPED : FL_RUN_END_SIGNAL;
 			break;
 		}
 		report_probe_events(r);
@@ -1183,6 +1248,10 @@ rollback:
 			snprintf(why, sizeof(why), "interrupted by %s", signame(sig));
 			cause = why;
 			break;
+		case FL_RUN_END_STOPPED:
+			snprintf(why, sizeof(why), "stopped on request");
+			cause = why;
+			break;
 		case FL_RUN_END_NONE:
 			break;
 		}
@@ -1196,16 +1265,25 @@ rollback:
 
 	rb_start = fl_now_ns();
 	{
-		const char *cause = end == FL_RUN_END_DURATION	? "expired"
-				    : end == FL_RUN_END_COMMAND ? "the command exited"
-				    : end == FL_RUN_END_SIGNAL	? "aborted: interrupted"
-				    : end == FL_RUN_END_PROBE	? "aborted: steady state broken"
-								: "aborted: injection failed";
+		const char *cause = "aborted: injection failed";
 		size_t n_engines = 0;
+
+		if (end == FL_RUN_END_DURATION)
+			cause = "expired";
+		else if (end == FL_RUN_END_COMMAND)
+			cause = "the command exited";
+		else if (end == FL_RUN_END_SIGNAL)
+			cause = "aborted: interrupted";
+		else if (end == FL_RUN_END_STOPPED)
+			cause = "aborted: stopped on request";
+		else if (end == FL_RUN_END_PROBE)
+			cause = "aborted: steady state broken";
 
 		for (size_t i = 0; i < s->n_faults; i++)
 			n_engines += r->steps[i].e != NULL;
-		steps_close(r, cause);
+		/* at the cap or the command's exit a step "to the end" ends as
+		 * planned; anything else cut it short */
+		steps_close(r, cause, end != FL_RUN_END_DURATION && end != FL_RUN_END_COMMAND);
 		r->rep.rollback.duration_ns = fl_now_ns() - rb_start;
 		r->rep.rollback.ok = true;
 		r->rollback_detail =
@@ -1265,6 +1343,7 @@ rollback:
 
 	switch (end) {
 	case FL_RUN_END_SIGNAL:
+	case FL_RUN_END_STOPPED:
 		r->exit_code = FL_RUN_EXIT_INTERRUPT;
 		verdict = FL_VERDICT_ABORTED;
 		set_reason(r, "%s; rolled back", why);

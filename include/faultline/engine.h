@@ -40,6 +40,10 @@ struct fl_engine_opts {
 	/* tests: no delay-line thread; the caller reads the ring itself
 	 * (fl_engine__delay_ring_fd) */
 	int no_delay_line;
+	/* the classifier's place when several are stacked on one hook, in
+	 * attach order (FL_RANK_MASK in faultline/rule.h): 1..FL_RANK_MAX;
+	 * 0: 1 */
+	unsigned rank;
 };
 
 #define FL_DIRMASK_INGRESS (1u << FL_DIR_INGRESS)

@@ -70,8 +70,20 @@ enum fl_proto_class {
 #define FL_DUP_MARK 0x80000000u
 
 /* Frames the delay line sends again at their due time carry this mark bit
- * (SO_MARK of its packet socket); the classifier clears it and passes them. */
+ * (SO_MARK of its packet socket). */
 #define FL_DELAY_MARK 0x40000000u
+
+/* With either bit above, the rank of the classifier that emitted the frame.
+ * Classifiers stacked on one hook (a runner's steps, attached in step
+ * order) have ranks 1, 2, ...: a re-emitted frame comes back to the start
+ * of the hook, and each classifier of a rank up to the emitter's passes it
+ * untouched (it has seen it), while the later ones act on it as on any
+ * packet. So a loss step and a delay step both act once on a packet, in
+ * either order. The bits stay on the frame (nothing clears them: no
+ * classifier knows it is the last). */
+#define FL_RANK_SHIFT 24
+#define FL_RANK_MASK  0x1f000000u
+#define FL_RANK_MAX   31
 
 /* Ingress delay: the delay line sends the frame out of `lo` with this mark
  * bit and the frame's device index in the low 24 bits; the program on lo's

@@ -31,7 +31,8 @@
  *     SIGKILL with the rest of its cgroup, which is removed;
  *  7. every probe runs once more ("after").
  *
- * Exit codes (DESIGN.md section 8), first that applies: 130 a signal; 4 an
+ * Exit codes (DESIGN.md section 8), first that applies: 130 a signal or a
+ * stop request; 4 an
  * injection failure; 3 aborted by a probe; the command's own non-zero code;
  * 3 an "after" probe failed; 0.
  *
@@ -64,6 +65,7 @@
 #define FL_RUN_CGROUP_PARENT "faultline"
 
 enum fl_run_event_kind {
+	FL_RUN_EV_STARTED,    /* the hypothesis held: the timeline starts now */
 	FL_RUN_EV_PROBE,      /* a probe ran (phase, index, ok, detail, failures) */
 	FL_RUN_EV_STEP_START, /* a step went live (index, text: "delay 100ms on redis") */
 	FL_RUN_EV_STEP_END,   /* a step ended (index, text: its end cause) */
@@ -95,6 +97,8 @@ struct fl_run_event {
 	unsigned live_steps, n_steps, failing_probes;
 };
 
+#define FL_RUN_STOP_REQUESTED (-1)
+
 struct fl_run_opts {
 	size_t sz; /* sizeof(struct fl_run_opts) */
 	enum fl_attach_mode mode;
@@ -102,7 +106,8 @@ struct fl_run_opts {
 	uint64_t lease_ns;   /* 0: FL_RUN_LEASE_DEFAULT_NS */
 	uint64_t grace_ns;   /* 0: FL_RUN_GRACE_DEFAULT_NS */
 	char *const *argv;   /* the command, NULL-terminated; NULL: none */
-	/* set to a signal number (by a handler) to stop: rolled back, 130 */
+	/* set to a signal number (by a handler) to stop: rolled back, 130; or
+	 * to FL_RUN_STOP_REQUESTED (the daemon's DELETE) */
 	const volatile sig_atomic_t *stop;
 	void (*on_event)(void *ctx, const struct fl_run_event *ev);
 	void *ctx;
@@ -135,6 +140,7 @@ enum fl_run_end {
 	FL_RUN_END_COMMAND,  /* the command exited */
 	FL_RUN_END_PROBE,    /* a probe failed more than max_failures times */
 	FL_RUN_END_SIGNAL,   /* fl_run_end_signal() says which */
+	FL_RUN_END_STOPPED,  /* *stop was FL_RUN_STOP_REQUESTED */
 	FL_RUN_END_SETUP,    /* a step could not be loaded, attached or applied */
 	FL_RUN_END_DEVICE,   /* an interface went away */
 	FL_RUN_END_LEASE,    /* the lease lapsed: this process was stopped or starved */
@@ -155,6 +161,17 @@ const char *fl_run_attach_mode(const struct fl_run *r);
 const struct fl_report *fl_run_report(const struct fl_run *r);
 int fl_run_exit_code(const struct fl_run *r);
 void fl_run_free(struct fl_run *r);
+
+/*
+ * Whether two compiled steps may act on the same packets: they share an
+ * interface and a direction, and no field both constrain keeps them apart
+ * (protocols differ; both name ports on the same side and no range meets;
+ * both name remote prefixes and none overlaps; both name a cgroup and the
+ * ids differ). Conservative: flows a share would separate, or a port on one
+ * side against a port on the other, count as overlapping. The daemon refuses
+ * an experiment whose steps overlap those of a running one (409).
+ */
+bool fl_compiled_overlap(const struct fl_compiled_fault *a, const struct fl_compiled_fault *b);
 
 /* Remove the command cgroups of dead runners under the cgroup2 mount
  * (FL_RUN_CGROUP_PARENT/run-PID-N); returns how many, or -errno. */

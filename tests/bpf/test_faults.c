@@ -439,9 +439,11 @@ static void duplicate_copy_is_not_classified_again(void **state)
 	id = add(s);
 	(void)id;
 	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7777);
-	/* a frame carrying the duplicate mark passes, and leaves unmarked */
+	/* a frame carrying the duplicate mark of this classifier's rank (1,
+	 * the default) passes, its mark untouched (faultline/rule.h) */
 	{
-		struct __sk_buff ctx = {.mark = FL_DUP_MARK | 5};
+		const uint32_t mark = FL_DUP_MARK | (1u << FL_RANK_SHIFT) | 5;
+		struct __sk_buff ctx = {.mark = mark};
 		DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.b, .data_size_in = p.len,
 				    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
 				    .ctx_size_out = sizeof(ctx));
@@ -449,7 +451,7 @@ static void duplicate_copy_is_not_classified_again(void **state)
 		assert_int_equal(bpf_prog_test_run_opts(fl_engine__prog_fd(E, FL_DIR_EGRESS), &o),
 				 0);
 		assert_int_equal(o.retval, PASS);
-		assert_int_equal(ctx.mark, 5);
+		assert_int_equal(ctx.mark, mark);
 	}
 }
 
@@ -498,10 +500,12 @@ static void delay_sinks_the_frame_and_resends_it_after_the_delay(void **state)
 	/* an untargeted port passes undelayed */
 	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7778);
 	assert_int_equal(run(FL_DIR_EGRESS, &p, 1), PASS);
-	/* a frame the delay line sends is passed, and leaves unmarked */
+	/* a frame the delay line sends (its mark carries this classifier's
+	 * rank) is passed, its mark untouched */
 	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7777);
 	{
-		struct __sk_buff ctx = {.mark = FL_DELAY_MARK | 5};
+		const uint32_t mark = FL_DELAY_MARK | (1u << FL_RANK_SHIFT) | 5;
+		struct __sk_buff ctx = {.mark = mark};
 		DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p.b, .data_size_in = p.len,
 				    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
 				    .ctx_size_out = sizeof(ctx));
@@ -509,7 +513,7 @@ static void delay_sinks_the_frame_and_resends_it_after_the_delay(void **state)
 		assert_int_equal(bpf_prog_test_run_opts(fl_engine__prog_fd(E, FL_DIR_EGRESS), &o),
 				 0);
 		assert_int_equal(o.retval, PASS);
-		assert_int_equal(ctx.mark, 5);
+		assert_int_equal(ctx.mark, mark);
 	}
 	assert_int_equal(counters(id).delayed, 1);
 }

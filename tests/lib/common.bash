@@ -142,3 +142,166 @@ assert_no_residue() {
 	[ -z "$(ls -A /run/faultline/journal 2>/dev/null)" ] || { echo "journal entries left" >&2; return 1; }
 	[ -z "$(ls /sys/fs/bpf 2>/dev/null | grep -i faultline)" ] || { echo "pins left" >&2; return 1; }
 }
+
+# --- topologies of several namespaces (tests/e2e/examples.bats) -------------
+#
+# A test names its hosts ("client", "redis", ...); each is the namespace
+# fl-NAME-PID-TEST, created by fl_topo_add and joined by veth pairs with
+# fl_topo_link, all in 10.0.0.0/8. fl_topo_teardown kills every process this
+# test started (FL_PIDS, by PID), then whatever still runs in those
+# namespaces (servers' children), and deletes the namespaces. Processes are
+# started with nsenter --net (it execs the command, so $! is the server's own
+# PID, and the host's /sys and cgroup2 mount stay visible, unlike with
+# `ip netns exec`).
+
+FL_TOPO_NS=()
+
+# fl_ns NAME: the namespace of host NAME in this test
+fl_ns() { echo "fl-$1-$$-${BATS_TEST_NUMBER}"; }
+
+# fl_in NAME CMD...: run CMD in host NAME's network namespace
+fl_in() {
+	local ns
+	ns=$(fl_ns "$1")
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+# fl_topo_add NAME...: create the hosts' namespaces, loopback up
+fl_topo_add() {
+	local n ns
+	for n in "$@"; do
+		ns=$(fl_ns "$n")
+		ip netns add "$ns" || return 1
+		FL_TOPO_NS+=("$ns")
+		ip -n "$ns" link set lo up || return 1
+	done
+}
+
+# fl_topo_link HOST1 IF1 ADDR1/LEN HOST2 IF2 ADDR2/LEN: a veth pair between
+# two hosts, addressed and up
+fl_topo_link() {
+	local a b
+	a=$(fl_ns "$1")
+	b=$(fl_ns "$4")
+	ip link add "$2" netns "$a" type veth peer name "$5" netns "$b" || return 1
+	ip -n "$a" addr add "$3" dev "$2" || return 1
+	ip -n "$b" addr add "$6" dev "$5" || return 1
+	ip -n "$a" link set "$2" up || return 1
+	ip -n "$b" link set "$5" up || return 1
+}
+
+fl_topo_teardown() {
+	local p ns pids
+	for p in "${FL_PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	FL_PIDS=()
+	for ns in "${FL_TOPO_NS[@]}"; do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		# shellcheck disable=SC2086
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+	done
+	for ns in "${FL_TOPO_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null || true
+	done
+	FL_TOPO_NS=()
+	return 0
+}
+
+# fl_bg HOST LOG CMD...: start CMD in HOST in the background, output to LOG;
+# its PID is in FL_BG_PID and FL_PIDS
+fl_bg() {
+	local ns
+	ns=$(fl_ns "$1")
+	nsenter --net="/run/netns/$ns" "${@:3}" >"$2" 2>&1 3>&- &
+	FL_BG_PID=$!
+	FL_PIDS+=("$FL_BG_PID")
+}
+
+# fl_wait_listen HOST PORT: until a TCP socket listens on PORT in HOST (5 s)
+fl_wait_listen() {
+	local i
+	for i in $(seq 1 100); do
+		[ -n "$(fl_in "$1" ss -Hltn "sport = :$2")" ] && return 0
+		kill -0 "$FL_BG_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "nothing listens on port $2 in $1" >&2
+	return 1
+}
+
+# fl_start_redis HOST ADDR PORT: redis-server on ADDR:PORT, no persistence,
+# its files under the test's tmpdir
+fl_start_redis() {
+	local log="$BATS_TEST_TMPDIR/redis.$1.$3.log"
+	fl_bg "$1" "$log" redis-server --port "$3" --bind "$2" --save '' --appendonly no \
+		--daemonize no --protected-mode no --dir "$BATS_TEST_TMPDIR"
+	fl_wait_listen "$1" "$3" || { cat "$log" >&2; return 1; }
+}
+
+# fl_start_nginx HOST ADDR PORT: nginx (one process) on ADDR:PORT answering
+# "ok" to every request, but a PUT to /upload/NAME, which it reads whole and
+# stores (201); everything it writes stays under the test's tmpdir
+fl_start_nginx() {
+	local d="$BATS_TEST_TMPDIR/nginx.$1.$3"
+	mkdir -p "$d/www"
+	cat >"$d/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+pid $d/nginx.pid;
+error_log $d/error.log warn;
+events { worker_connections 256; }
+http {
+	access_log off;
+	client_body_temp_path $d/body;
+	proxy_temp_path $d/proxy;
+	fastcgi_temp_path $d/fastcgi;
+	uwsgi_temp_path $d/uwsgi;
+	scgi_temp_path $d/scgi;
+	client_max_body_size 16m;
+	server {
+		listen $2:$3;
+		location / { default_type text/plain; return 200 "ok\n"; }
+		location /upload/ { root $d/www; dav_methods PUT; create_full_put_path on; }
+	}
+}
+NGINX
+	fl_bg "$1" "$d/out.log" nginx -e "$d/error.log" -p "$d" -c "$d/nginx.conf"
+	fl_wait_listen "$1" "$3" || { cat "$d/out.log" "$d/error.log" >&2; return 1; }
+}
+
+# fl_start_http HOST ADDR PORT DIR: python3 -m http.server on ADDR:PORT
+# serving DIR
+fl_start_http() {
+	fl_bg "$1" "$BATS_TEST_TMPDIR/http.$1.$3.log" /usr/bin/python3 -m http.server \
+		--bind "$2" --directory "$4" "$3"
+	fl_wait_listen "$1" "$3" || { cat "$BATS_TEST_TMPDIR/http.$1.$3.log" >&2; return 1; }
+}
+
+# fl_report_valid FILE: the JSON report validates against docs/report.schema.json
+fl_report_valid() {
+	python3 -c 'import json, jsonschema, sys
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' \
+		"$1" "$BATS_TEST_DIRNAME/../../docs/report.schema.json"
+}
+
+# assert_no_residue_when_alone [MAX_S]: assert_no_residue, judged at a moment
+# when no faultline process runs on the host: the programs of a test file
+# running concurrently are not this test's residue. Waits at most MAX_S
+# (default 30) for such a moment, then judges anyway.
+assert_no_residue_when_alone() {
+	local i max=$((${1:-30} * 5))
+	for i in $(seq 1 "$max"); do
+		if ! pgrep -x faultline >/dev/null; then
+			assert_no_residue && return 0
+			# still alone: the residue is ours
+			pgrep -x faultline >/dev/null || return 1
+		fi
+		sleep 0.2
+	done
+	echo "another faultline kept running for ${1:-30}s; judging anyway" >&2
+	assert_no_residue
+}
