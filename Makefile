@@ -6,10 +6,17 @@
 #   make demo       deps + build + the self-contained demo experiment
 #   make bench      per-packet cost of the classifier against a baseline program
 #   make format     clang-format every C file in place (format-check: verify only)
+#   make install    faultline, faultlined, the systemd unit and the docs under
+#                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); uninstall removes them
 #
 # Outputs go under $(BUILD) (build/, or build/san for the sanitizer build).
 
 BUILD    ?= build
+PREFIX   ?= /usr/local
+BINDIR   ?= $(PREFIX)/bin
+SBINDIR  ?= $(PREFIX)/sbin
+DOCDIR   ?= $(PREFIX)/share/doc/faultline
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SANITIZE ?= 0
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -18,7 +25,7 @@ LLVM_STRIP ?= llvm-strip
 NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. -I$(BUILD) $(NL_CFLAGS)
-LDLIBS   := -lbpf -lelf -lz -lcjson -lyaml -lnl-route-3 -lnl-3 -lnetfilter_queue -lnftnl -lmnl -lcurl -lpthread -lm
+LDLIBS   := -lbpf -lelf -lz -lcjson -lyaml -lnl-route-3 -lnl-3 -lnetfilter_queue -lnftnl -lmnl -lcurl -lsqlite3 -lmicrohttpd -lpthread -lm
 ifeq ($(SANITIZE),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 CFLAGS   += $(SANFLAGS)
@@ -28,22 +35,24 @@ endif
 BPF_SRCS   := $(wildcard bpf/*.bpf.c)
 BPF_HDRS   := $(wildcard bpf/lib/*.h) $(wildcard include/faultline/*.h)
 SKELS      := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-LIB_SRCS   := $(wildcard injector/*.c scenarios/*.c)
+LIB_SRCS   := $(wildcard injector/*.c scenarios/*.c) api/store.c
 LIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
 CLI_SRCS   := $(wildcard cli/*.c)
 CLI_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRCS))
+DAEMON_SRCS := $(filter-out api/store.c,$(wildcard api/*.c))
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_SRCS))
 UNIT_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c tests/bpf/test_*.c))
 TOOLS      := $(patsubst tests/tools/%.c,$(BUILD)/%,$(wildcard tests/tools/*.c))
 HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/helpers/*.c))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-HDRS       := $(wildcard include/faultline/*.h injector/*.h scenarios/*.h cli/*.h) $(SKELS)
+HDRS       := $(wildcard include/faultline/*.h injector/*.h scenarios/*.h cli/*.h api/*.h) $(SKELS)
 
-.PHONY: all deps test unit e2e demo bench format format-check clean tools
+.PHONY: all deps test unit e2e demo bench format format-check clean tools install uninstall
 .DELETE_ON_ERROR:
 # keep the BPF objects and skeletons: they are inputs of every C object
 .SECONDARY:
 
-all: $(BUILD)/faultline
+all: $(BUILD)/faultline $(BUILD)/faultlined
 
 deps:
 	@scripts/install-deps.sh
@@ -68,6 +77,9 @@ $(BUILD)/libfaultline.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/faultline: $(CLI_OBJS) $(BUILD)/libfaultline.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/faultlined: $(DAEMON_OBJS) $(BUILD)/libfaultline.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libfaultline.a $(HDRS) $(wildcard tests/lib/*.h)
@@ -109,3 +121,17 @@ format-check:
 
 clean:
 	rm -rf build
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/faultline $(DESTDIR)$(BINDIR)/faultline
+	install -m 0755 $(BUILD)/faultlined $(DESTDIR)$(SBINDIR)/faultlined
+	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/faultlined.service.in > $(DESTDIR)$(UNITDIR)/faultlined.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/faultlined.service
+	install -m 0644 README.md docs/*.md docs/*.json docs/*.xsd $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(DOCDIR)/examples
+	install -m 0644 examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/faultline $(DESTDIR)$(SBINDIR)/faultlined $(DESTDIR)$(UNITDIR)/faultlined.service
+	rm -rf $(DESTDIR)$(DOCDIR)

@@ -8,10 +8,9 @@
  */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <cjson/cJSON.h>
 
 #include "cli/commands.h"
 #include "faultline/probe.h"
@@ -152,70 +151,13 @@ static void print_human(const struct fl_probe_report *r)
 
 static int print_json(const struct fl_probe_report *r)
 {
-	cJSON *root, *mechs, *faults, *targets;
-	char *text;
+	char *text = fl_probe_report_json(r);
 
-	root = cJSON_CreateObject();
-	if (!root)
-		return -1;
-	cJSON_AddBoolToObject(root, "core_ok", r->core_ok);
-	mechs = cJSON_AddArrayToObject(root, "mechanisms");
-	faults = cJSON_AddArrayToObject(root, "faults");
-	targets = cJSON_AddArrayToObject(root, "targets");
-	if (!mechs || !faults || !targets)
-		goto fail;
-	for (int i = 0; i < FL_MECH__COUNT; i++) {
-		const struct fl_probe *p = &r->mech[i];
-		cJSON *o = cJSON_CreateObject();
-
-		if (!o || !cJSON_AddItemToArray(mechs, o))
-			goto fail;
-		cJSON_AddStringToObject(o, "id", p->id);
-		cJSON_AddStringToObject(o, "name", p->name);
-		cJSON_AddBoolToObject(o, "ok", p->ok);
-		cJSON_AddStringToObject(o, "detail", p->detail);
-		if (!p->ok)
-			cJSON_AddNumberToObject(o, "errno", -p->err);
-	}
-	for (int i = 0; i < FL_FAULT__COUNT; i++) {
-		const struct fl_fault_support *f = &r->faults[i];
-		cJSON *o = cJSON_CreateObject();
-
-		if (!o || !cJSON_AddItemToArray(faults, o))
-			goto fail;
-		cJSON_AddStringToObject(o, "fault", f->fault);
-		cJSON_AddBoolToObject(o, "works", f->works);
-		if (f->via)
-			cJSON_AddStringToObject(o, "via", f->via);
-		else
-			cJSON_AddNullToObject(o, "via");
-		cJSON_AddStringToObject(o, "reason", f->reason);
-	}
-	for (int i = 0; i < FL_TARGET__COUNT; i++) {
-		const struct fl_target_support *t = &r->targets[i];
-		cJSON *o = cJSON_CreateObject();
-
-		if (!o || !cJSON_AddItemToArray(targets, o))
-			goto fail;
-		cJSON_AddStringToObject(o, "target", t->target);
-		cJSON_AddBoolToObject(o, "egress", t->egress);
-		cJSON_AddBoolToObject(o, "ingress", t->ingress);
-		if (t->via)
-			cJSON_AddStringToObject(o, "via", t->via);
-		else
-			cJSON_AddNullToObject(o, "via");
-		cJSON_AddStringToObject(o, "reason", t->reason);
-	}
-	text = cJSON_Print(root);
-	cJSON_Delete(root);
 	if (!text)
 		return -1;
 	puts(text);
-	cJSON_free(text);
+	free(text);
 	return 0;
-fail:
-	cJSON_Delete(root);
-	return -1;
 }
 
 /* arg is the argv element getopt refused; opt the short option it names, if any. */

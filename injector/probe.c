@@ -61,6 +61,8 @@
 #include <netlink/route/qdisc.h>
 #include <netlink/route/qdisc/netem.h>
 
+#include <cjson/cJSON.h>
+
 #include "faultline/probe.h"
 #include "probes.skel.h"
 
@@ -1713,4 +1715,68 @@ int fl_probe_all(struct fl_probe_report *out)
 	judge_faults(out);
 	judge_targets(out);
 	return ret;
+}
+
+char *fl_probe_report_json(const struct fl_probe_report *r)
+{
+	cJSON *root, *mechs, *faults, *targets;
+	char *text;
+
+	root = cJSON_CreateObject();
+	if (!root)
+		return NULL;
+	cJSON_AddBoolToObject(root, "core_ok", r->core_ok);
+	mechs = cJSON_AddArrayToObject(root, "mechanisms");
+	faults = cJSON_AddArrayToObject(root, "faults");
+	targets = cJSON_AddArrayToObject(root, "targets");
+	if (!mechs || !faults || !targets)
+		goto fail;
+	for (int i = 0; i < FL_MECH__COUNT; i++) {
+		const struct fl_probe *p = &r->mech[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(mechs, o))
+			goto fail;
+		cJSON_AddStringToObject(o, "id", p->id);
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddBoolToObject(o, "ok", p->ok);
+		cJSON_AddStringToObject(o, "detail", p->detail);
+		if (!p->ok)
+			cJSON_AddNumberToObject(o, "errno", -p->err);
+	}
+	for (int i = 0; i < FL_FAULT__COUNT; i++) {
+		const struct fl_fault_support *f = &r->faults[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(faults, o))
+			goto fail;
+		cJSON_AddStringToObject(o, "fault", f->fault);
+		cJSON_AddBoolToObject(o, "works", f->works);
+		if (f->via)
+			cJSON_AddStringToObject(o, "via", f->via);
+		else
+			cJSON_AddNullToObject(o, "via");
+		cJSON_AddStringToObject(o, "reason", f->reason);
+	}
+	for (int i = 0; i < FL_TARGET__COUNT; i++) {
+		const struct fl_target_support *t = &r->targets[i];
+		cJSON *o = cJSON_CreateObject();
+
+		if (!o || !cJSON_AddItemToArray(targets, o))
+			goto fail;
+		cJSON_AddStringToObject(o, "target", t->target);
+		cJSON_AddBoolToObject(o, "egress", t->egress);
+		cJSON_AddBoolToObject(o, "ingress", t->ingress);
+		if (t->via)
+			cJSON_AddStringToObject(o, "via", t->via);
+		else
+			cJSON_AddNullToObject(o, "via");
+		cJSON_AddStringToObject(o, "reason", t->reason);
+	}
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	return text;
+fail:
+	cJSON_Delete(root);
+	return NULL;
 }

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "faultline/cron.h"
 #include "faultline/dist.h"
 #include "faultline/scenario.h"
 #include "faultline/units.h"
@@ -1356,138 +1357,19 @@ static void walk_probes(struct walk *w, const struct fl_snode *n)
 }
 
 /* ------------------------------------------------------------------ */
-/* schedule: 5-field cron or @every DURATION                           */
-
-static const char *const month_names[] = {"jan", "feb", "mar", "apr", "may", "jun", "jul",
-					  "aug", "sep", "oct", "nov", "dec", NULL};
-static const char *const dow_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
-
-/* A number or (month, day of week) a name; -1 when neither. */
-static int cron_value(const char *s, size_t len, const char *const *names, int base)
-{
-	int v = 0;
-
-	if (!len)
-		return -1;
-	if (names && len == 3)
-		for (int i = 0; names[i]; i++)
-			if (!strncasecmp(s, names[i], 3))
-				return i + base;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9' || v > 1000)
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-/* NULL when field is valid, else why not into why. */
-static const char *cron_field(const char *f, int lo, int hi, const char *const *names, int base,
-			      char *why, size_t len)
-{
-	const char *item = f, *end;
-
-	for (;; item = end + 1) {
-		const char *slash, *dash, *stop;
-		int a = lo, b = hi;
-
-		end = strchr(item, ',');
-		if (!end)
-			end = item + strlen(item);
-		slash = memchr(item, '/', (size_t)(end - item));
-		stop = slash ? slash : end;
-		if (stop - item == 1 && *item == '*') {
-			/* every value */
-		} else {
-			dash = memchr(item, '-', (size_t)(stop - item));
-			a = cron_value(item, (size_t)((dash ? dash : stop) - item), names, base);
-			b = dash ? cron_value(dash + 1, (size_t)(stop - dash - 1), names, base) : a;
-			if (a < 0 || b < 0) {
-				snprintf(why, len, "\"%.*s\" is not a value or range",
-					 (int)(end - item), item);
-				return why;
-			}
-			if (a < lo || b > hi || a > b) {
-				snprintf(why, len, "\"%.*s\" is out of range (expected %d-%d)",
-					 (int)(end - item), item, lo, hi);
-				return why;
-			}
-		}
-		if (slash) {
-			int step = cron_value(slash + 1, (size_t)(end - slash - 1), NULL, 0);
-
-			if (step < 1 || step > hi) {
-				snprintf(why, len, "\"%.*s\" has a bad step (expected /1 to /%d)",
-					 (int)(end - item), item, hi);
-				return why;
-			}
-		}
-		if (!*end)
-			return NULL;
-	}
-}
+/* schedule: 5-field cron or @every DURATION (faultline/cron.h)        */
 
 static void walk_schedule(struct walk *w, const struct fl_snode *n)
 {
-	static const char *const macros[] = {"@yearly", "@annually", "@monthly", "@weekly",
-					     "@daily",	"@midnight", "@hourly",	 NULL};
-	static const struct {
-		const char *name;
-		int lo, hi, base;
-		const char *const *names;
-	} fields[5] = {{"minute", 0, 59, 0, NULL},
-		       {"hour", 0, 23, 0, NULL},
-		       {"day of month", 1, 31, 0, NULL},
-		       {"month", 1, 12, 1, month_names},
-		       {"day of week", 0, 7, 0, dow_names}};
 	struct fl_scenario *s = w->s;
-	char copy[256], why[160], *save = NULL, *tok;
-	const char *text;
-	int nf = 0;
+	char msg[512]; /* errf's: a long schedule is quoted whole, as errf would */
 
 	if (get_string(w, n, "schedule", "a cron line such as \"0 3 * * 1-5\", or \"@every 1h\"",
 		       &s->schedule))
 		return;
 	s->schedule_pos = (struct fl_pos){n->line, n->col};
-	text = s->schedule;
-	if (!strncmp(text, "@every", 6) && (text[6] == ' ' || !text[6])) {
-		struct fl_error e = {0};
-		uint64_t ns;
-
-		text += 6;
-		while (*text == ' ')
-			text++;
-		if (fl_parse_duration(text, "schedule", 0, &ns, &e))
-			errf(w, n, "schedule", "@every: %s", e.msg);
-		else if (ns < 1000000000ull)
-			errf(w, n, "schedule", "@every %s is shorter than 1s (expected 1s or more)",
-			     text);
-		return;
-	}
-	if (text[0] == '@') {
-		for (size_t i = 0; macros[i]; i++)
-			if (!strcmp(text, macros[i]))
-				return;
-		errf(w, n, "schedule",
-		     "\"%s\" is not a schedule (expected 5 cron fields, \"@every DURATION\", "
-		     "@hourly, @daily, @weekly, @monthly or @yearly)",
-		     text);
-		return;
-	}
-	snprintf(copy, sizeof(copy), "%s", text);
-	for (tok = strtok_r(copy, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save)) {
-		if (nf < 5 && cron_field(tok, fields[nf].lo, fields[nf].hi, fields[nf].names,
-					 fields[nf].base, why, sizeof(why))) {
-			errf(w, n, "schedule", "%s: %s", fields[nf].name, why);
-			return;
-		}
-		nf++;
-	}
-	if (nf != 5)
-		errf(w, n, "schedule",
-		     "\"%s\" has %d field%s (expected 5: minute hour day-of-month month "
-		     "day-of-week, e.g. \"0 3 * * 1-5\", or \"@every 1h\")",
-		     text, nf, nf == 1 ? "" : "s");
+	if (fl_cron_parse_msg(s->schedule, NULL, msg, sizeof(msg)))
+		errf(w, n, "schedule", "%s", msg);
 }
 
 /* ------------------------------------------------------------------ */

@@ -8,10 +8,10 @@ PKGS=(
 	# build
 	make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libcjson-dev libyaml-dev libnl-3-dev libnl-route-3-dev
-	libmnl-dev libnftnl-dev libnetfilter-queue-dev libcurl4-openssl-dev clang-format
+	libmnl-dev libnftnl-dev libnetfilter-queue-dev libcurl4-openssl-dev libsqlite3-dev libmicrohttpd-dev clang-format
 	# tests and demo
 	libcmocka-dev bats bats-assert bats-support iproute2 iputils-ping iperf3 nftables iptables
-	jq procps python3 curl redis-server nginx-light python3-jsonschema libxml2-utils
+	jq procps python3 curl redis-server nginx-light python3-jsonschema python3-prometheus-client libxml2-utils sqlite3
 )
 
 if [ "$(id -u)" -ne 0 ]; then

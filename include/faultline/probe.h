@@ -120,4 +120,8 @@ const struct fl_probe *fl_probe_find(const struct fl_probe_report *r, const char
  */
 int fl_cgroup2_mount(char *buf, size_t len);
 
+/* The report as the JSON object `faultline doctor --json` prints
+ * ({core_ok, mechanisms, faults, targets}); malloc'd text, NULL on ENOMEM. */
+char *fl_probe_report_json(const struct fl_probe_report *r);
+
 #endif /* FAULTLINE_PROBE_H */

@@ -1,0 +1,309 @@
+/*
+ * api/faultlined.c - the faultline daemon: owns long-lived experiments and
+ * serves the REST API of docs/api.md.
+ *
+ *   faultlined [--socket PATH] [--listen ADDR:PORT --token-file FILE]
+ *              [--state-dir DIR] [--lease DURATION] [--foreground]
+ *
+ * Start-up order: the store (an experiment it lists as running died with
+ * the previous daemon: marked aborted, its faults already gone with that
+ * process's links), the journal of dead clsact filters, the kernel probe for
+ * /v1/capabilities, then the listeners. SIGTERM or SIGINT: stop listening,
+ * stop and roll back every experiment, close the store, exit 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "api/daemon.h"
+#include "faultline/engine.h"
+#include "faultline/probe.h"
+#include "faultline/runner.h"
+#include "faultline/units.h"
+
+#define SOCKET_DEFAULT	  "/run/faultline/faultlined.sock"
+#define STATE_DIR_DEFAULT "/var/lib/faultline"
+
+static void usage(FILE *f)
+{
+	fputs("Usage: faultlined [OPTIONS]\n"
+	      "\n"
+	      "The faultline daemon: runs experiments (scenarios, docs/scenario.md) posted to its\n"
+	      "REST API (docs/api.md) or fired by their schedules, keeps their history and\n"
+	      "reports, and exports metrics. Every fault it applies is owned by this process:\n"
+	      "when it exits, however it exits, the kernel removes them.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --socket PATH        the unix socket (default " SOCKET_DEFAULT "),\n"
+	      "                       mode 0660, group 'faultline' when it exists; 'none' for no\n"
+	      "                       unix socket\n"
+	      "  --listen ADDR:PORT   also serve TCP (e.g. 127.0.0.1:7070); needs --token-file\n"
+	      "  --token-file FILE    the bearer token TCP clients must send (first line of FILE;\n"
+	      "                       FILE must not be readable by others)\n"
+	      "  --state-dir DIR      the store (default " STATE_DIR_DEFAULT ")\n"
+	      "  --lease DURATION     faults end by themselves this long after the daemon stops\n"
+	      "                       renewing them (default 2s)\n"
+	      "  --foreground         stay in the foreground and log to standard error (default:\n"
+	      "                       detach and log to syslog)\n"
+	      "  -h, --help           show this help and exit\n"
+	      "  --version            print the version and exit\n"
+	      "\n"
+	      "Exit status: 0 after SIGTERM or SIGINT (every experiment rolled back), 1 when it\n"
+	      "cannot start (the message says why), 2 bad flags.\n",
+	      f);
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fputs("faultlined: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (see 'faultlined --help')\n", stderr);
+	return 2;
+}
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/* The first line of the token file; refused when others may read it. */
+static char *read_token(const char *path, char *err, size_t errlen)
+{
+	char line[4096];
+	struct stat st;
+	FILE *f = fopen(path, "re");
+	char *tok;
+
+	if (!f) {
+		snprintf(err, errlen, "--token-file: cannot read '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 0007)) {
+		fclose(f);
+		snprintf(err, errlen,
+			 "--token-file: '%s' is readable by others (expected mode 0600 or 0640)",
+			 path);
+		return NULL;
+	}
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\r\n")] = '\0';
+	if (strlen(line) < 16) {
+		snprintf(err, errlen,
+			 "--token-file: the token in '%s' is shorter than 16 characters", path);
+		return NULL;
+	}
+	tok = strdup(line);
+	explicit_bzero(line, sizeof(line));
+	return tok;
+}
+
+static int mkdirs(const char *path, mode_t mode)
+{
+	char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { O_SOCKET = 256, O_LISTEN, O_TOKEN, O_STATE, O_LEASE, O_FG, O_VERSION };
+	static const struct option opts[] = {
+	    {"socket", required_argument, NULL, O_SOCKET},
+	    {"listen", required_argument, NULL, O_LISTEN},
+	    {"token-file", required_argument, NULL, O_TOKEN},
+	    {"state-dir", required_argument, NULL, O_STATE},
+	    {"lease", required_argument, NULL, O_LEASE},
+	    {"foreground", no_argument, NULL, O_FG},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, O_VERSION},
+	    {0},
+	};
+	const char *socket_path = SOCKET_DEFAULT, *listen_on = NULL, *token_file = NULL;
+	const char *state_dir = STATE_DIR_DEFAULT;
+	struct fl_server_opts so = {0};
+	struct fl_mgr_opts mo = {0};
+	struct fl_probe_report *caps;
+	struct fl_server *srv = NULL;
+	struct fl_store *store = NULL;
+	struct fl_mgr *mgr = NULL;
+	uint64_t lease_ns = FL_RUN_LEASE_DEFAULT_NS;
+	char err[512] = "", *token = NULL, *caps_json = NULL;
+	int c, fg = 0, r, sig, leftovers;
+	sigset_t set;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		struct fl_error e = {0};
+
+		switch (c) {
+		case O_SOCKET:
+			socket_path = strcmp(optarg, "none") ? optarg : NULL;
+			break;
+		case O_LISTEN:
+			listen_on = optarg;
+			break;
+		case O_TOKEN:
+			token_file = optarg;
+			break;
+		case O_STATE:
+			state_dir = optarg;
+			break;
+		case O_LEASE:
+			if (fl_parse_duration(optarg, "--lease", 0, &lease_ns, &e) ||
+			    lease_ns < 200000000ull)
+				return usage_error(
+				    "--lease: \"%s\" is not a duration of at least 200ms", optarg);
+			break;
+		case O_FG:
+			fg = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case O_VERSION:
+			printf("faultlined %s\n", FL_VERSION);
+			return 0;
+		case ':':
+			return usage_error("%s needs a value", argv[optind - 1]);
+		default:
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (listen_on && !token_file)
+		return usage_error("%s: --listen needs --token-file (TCP is never open without a "
+				   "token)",
+				   listen_on);
+	if (!listen_on && token_file)
+		return usage_error("%s: --token-file without --listen", token_file);
+	if (!socket_path && !listen_on)
+		return usage_error("%s: nothing to listen on", "--socket none");
+
+	libbpf_set_print(libbpf_quiet);
+	if (token_file) {
+		token = read_token(token_file, err, sizeof(err));
+		if (!token) {
+			fprintf(stderr, "faultlined: %s\n", err);
+			return 1;
+		}
+	}
+	if (!fg) {
+		if (daemon(0, 0) < 0) {
+			fprintf(stderr, "faultlined: cannot detach: %s\n", strerror(errno));
+			return 1;
+		}
+		fl_log_stderr = false;
+		openlog("faultlined", LOG_PID, LOG_DAEMON);
+	}
+
+	/* signals are taken by sigwait below; every thread inherits the mask */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = mkdirs(state_dir, 0700);
+	if (!r)
+		r = fl_store_open(state_dir, &store);
+	if (r) {
+		fl_log(LOG_ERR, "cannot open the store in %s: %s", state_dir, strerror(-r));
+		return 1;
+	}
+	leftovers = fl_journal_replay(NULL);
+	if (leftovers > 0)
+		fl_log(LOG_WARNING, "removed %d leftover clsact filter(s) of a faultline that died",
+		       leftovers);
+	caps = calloc(1, sizeof(*caps));
+	if (caps && !fl_probe_all(caps))
+		caps_json = fl_probe_report_json(caps);
+	free(caps);
+
+	mo.store = store;
+	mo.lease_ns = lease_ns;
+	r = fl_mgr_open(&mo, &mgr);
+	if (r) {
+		fl_log(LOG_ERR, "cannot start the experiment manager: %s", strerror(-r));
+		fl_store_close(store);
+		return 1;
+	}
+	if (socket_path) {
+		char dir[4096], *slash;
+
+		snprintf(dir, sizeof(dir), "%s", socket_path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			mkdirs(dir, 0755);
+		}
+	}
+	so.mgr = mgr;
+	so.socket_path = socket_path;
+	so.listen = listen_on;
+	so.token = token;
+	so.capabilities_json = caps_json;
+	r = fl_server_start(&so, &srv, err, sizeof(err));
+	if (r) {
+		fl_log(LOG_ERR, "%s", err[0] ? err : strerror(-r));
+		fl_mgr_close(mgr);
+		fl_store_close(store);
+		return 1;
+	}
+	if (socket_path) {
+		struct group *g = getgrnam("faultline");
+
+		if (g && chown(socket_path, 0, g->gr_gid) < 0)
+			fl_log(LOG_WARNING, "cannot give %s to group faultline: %s", socket_path,
+			       strerror(errno));
+		chmod(socket_path, g ? 0660 : 0600);
+	}
+	fl_log(LOG_INFO, "faultlined %s ready: %s%s%s%s, state in %s", FL_VERSION,
+	       socket_path ? socket_path : "", socket_path && listen_on ? " and " : "",
+	       listen_on ? "tcp " : "", listen_on ? listen_on : "", state_dir);
+
+	do {
+		if (sigwait(&set, &sig))
+			sig = SIGTERM;
+	} while (sig == SIGHUP);
+
+	fl_log(LOG_INFO, "stopping (%s): rolling back every experiment", strsignal(sig));
+	fl_server_stop(srv);
+	fl_mgr_close(mgr);
+	fl_store_close(store);
+	free(caps_json);
+	if (token) {
+		explicit_bzero(token, strlen(token));
+		free(token);
+	}
+	fl_log(LOG_INFO, "stopped");
+	return 0;
+}

@@ -1,0 +1,711 @@
+/*
+ * api/server.c - faultlined's HTTP front on libmicrohttpd: a unix socket
+ * (trusted: whoever may open it) and, with a token, TCP (every request must
+ * carry "Authorization: Bearer TOKEN", compared in constant time). Bodies are
+ * read whole up to FL_API_BODY_MAX, checked for UTF-8 and handed to the
+ * manager; every error leaves as application/problem+json (docs/api.md).
+ * One thread per connection: a DELETE waits for its experiment's rollback
+ * without holding up anyone else.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/daemon.h"
+
+#define CONN_LIMIT   256
+#define CONN_TIMEOUT 10		 /* s */
+#define MEM_LIMIT    (32 * 1024) /* per connection: headers and buffers */
+
+struct listener {
+	struct fl_server *srv;
+	bool need_token;
+	struct MHD_Daemon *d;
+	int fd;
+};
+
+struct fl_server {
+	struct fl_server_opts o;
+	struct listener unix_l, tcp_l;
+	char *token;
+	char *capabilities;
+	char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct timespec started;
+};
+
+struct req {
+	char *body;
+	size_t len, cap;
+	bool too_large;
+	bool answered;
+};
+
+/* ------------------------------------------------------------------ */
+/* Responses                                                           */
+
+static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, const char *type,
+				 char *text, const char *hname, const char *hvalue)
+{
+	struct MHD_Response *r;
+	enum MHD_Result ret;
+
+	if (!text)
+		text = strdup("");
+	r = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+	if (!r) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (hname)
+		MHD_add_response_header(r, hname, hvalue);
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSON *o,
+				 const char *hname, const char *hvalue)
+{
+	char *text = cJSON_Print(o);
+	size_t n = text ? strlen(text) : 0;
+	char *nl = text ? realloc(text, n + 2) : NULL;
+
+	cJSON_Delete(o);
+	if (nl) {
+		nl[n] = '\n';
+		nl[n + 1] = '\0';
+		text = nl;
+	}
+	return send_text(c, status, "application/json", text, hname, hvalue);
+}
+
+static enum MHD_Result send_problem(struct MHD_Connection *c, struct fl_problem *p)
+{
+	cJSON *o = cJSON_CreateObject();
+	char type[96];
+	char *text, *nl;
+	size_t n;
+	enum MHD_Result ret;
+
+	snprintf(type, sizeof(type), "urn:faultline:problem:%s", p->type ? p->type : "internal");
+	cJSON_AddStringToObject(o, "type", type);
+	cJSON_AddStringToObject(o, "title", p->title);
+	cJSON_AddNumberToObject(o, "status", p->status);
+	cJSON_AddStringToObject(o, "detail", p->detail);
+	if (p->errors) {
+		cJSON_AddItemToObject(o, "errors", p->errors);
+		p->errors = NULL;
+	}
+	if (p->holder[0])
+		cJSON_AddStringToObject(o, "holder", p->holder);
+	text = cJSON_Print(o);
+	cJSON_Delete(o);
+	n = text ? strlen(text) : 0;
+	nl = text ? realloc(text, n + 2) : NULL;
+	if (nl) {
+		nl[n] = '\n';
+		nl[n + 1] = '\0';
+		text = nl;
+	}
+	if (p->status == 401)
+		ret = send_text(c, 401, "application/problem+json", text, "WWW-Authenticate",
+				"Bearer realm=\"faultlined\"");
+	else
+		ret =
+		    send_text(c, (unsigned)p->status, "application/problem+json", text, NULL, NULL);
+	fl_problem_clear(p);
+	return ret;
+}
+
+static enum MHD_Result problem(struct MHD_Connection *c, int status, const char *type,
+			       const char *title, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static enum MHD_Result problem(struct MHD_Connection *c, int status, const char *type,
+			       const char *title, const char *fmt, ...)
+{
+	struct fl_problem p = {0};
+	va_list ap;
+
+	p.status = status;
+	p.type = type;
+	snprintf(p.title, sizeof(p.title), "%s", title);
+	va_start(ap, fmt);
+	vsnprintf(p.detail, sizeof(p.detail), fmt, ap);
+	va_end(ap);
+	return send_problem(c, &p);
+}
+
+static enum MHD_Result not_allowed(struct MHD_Connection *c, const char *method, const char *allow)
+{
+	struct fl_problem p = {0};
+	cJSON *o;
+	char *text;
+
+	p.status = 405;
+	p.type = "method-not-allowed";
+	snprintf(p.title, sizeof(p.title), "method not allowed");
+	snprintf(p.detail, sizeof(p.detail), "%s is not allowed here (expected %s)", method, allow);
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "type", "urn:faultline:problem:method-not-allowed");
+	cJSON_AddStringToObject(o, "title", p.title);
+	cJSON_AddNumberToObject(o, "status", 405);
+	cJSON_AddStringToObject(o, "detail", p.detail);
+	text = cJSON_Print(o);
+	cJSON_Delete(o);
+	return send_text(c, 405, "application/problem+json", text, "Allow", allow);
+}
+
+/* ------------------------------------------------------------------ */
+/* Checks                                                              */
+
+static bool token_ok(const char *have, const char *want)
+{
+	size_t hl = have ? strlen(have) : 0, wl = strlen(want), n = hl > wl ? hl : wl;
+	unsigned char diff = (unsigned char)(hl != wl);
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char a = i < hl ? (unsigned char)have[i] : 0;
+		unsigned char b = i < wl ? (unsigned char)want[i] : 0;
+
+		diff |= a ^ b;
+	}
+	return have && diff == 0;
+}
+
+/* Well-formed UTF-8 (no overlongs, no surrogates, at most U+10FFFF), and no NUL. */
+static bool utf8_ok(const unsigned char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		unsigned char c = s[i];
+		size_t k;
+		unsigned cp;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			k = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		for (size_t j = 1; j <= k; j++) {
+			if (i + j >= n || (s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/* "json", "yaml", or NULL for the Content-Type of a POST. */
+static const char *body_type(struct MHD_Connection *c)
+{
+	const char *ct =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n;
+
+	if (!ct)
+		return NULL;
+	n = strcspn(ct, "; \t");
+	if ((n == 16 && !strncasecmp(ct, "application/json", n)))
+		return "json";
+	if ((n == 16 && !strncasecmp(ct, "application/yaml", n)) ||
+	    (n == 18 && !strncasecmp(ct, "application/x-yaml", n)) ||
+	    (n == 9 && !strncasecmp(ct, "text/yaml", n)))
+		return "yaml";
+	return NULL;
+}
+
+/* The id in "/v1/experiments/ID" and the rest after it. */
+static bool split_id(const char *url, const char *prefix, char *id, size_t idlen, const char **rest)
+{
+	size_t pl = strlen(prefix), n;
+
+	if (strncmp(url, prefix, pl) || !url[pl])
+		return false;
+	n = strcspn(url + pl, "/");
+	if (!n)
+		return false;
+	if (n >= idlen) { /* no id is that long: a 404 for "..." */
+		snprintf(id, idlen, "...");
+		*rest = "";
+		return true;
+	}
+	memcpy(id, url + pl, n);
+	id[n] = '\0';
+	*rest = url + pl + n;
+	return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes                                                              */
+
+static enum MHD_Result route(struct fl_server *srv, struct MHD_Connection *c, const char *url,
+			     const char *method, struct req *rq)
+{
+	bool get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	bool post = !strcmp(method, "POST"), del = !strcmp(method, "DELETE");
+	struct fl_problem pb = {0};
+	const char *rest;
+	char id[64];
+	cJSON *o;
+
+	if (!strcmp(url, "/v1/health")) {
+		struct timespec now;
+
+		if (!get)
+			return not_allowed(c, method, "GET");
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "status", "ok");
+		cJSON_AddStringToObject(o, "version", FL_VERSION);
+		cJSON_AddNumberToObject(o, "uptime_s",
+					(double)(now.tv_sec - srv->started.tv_sec) +
+					    (now.tv_nsec - srv->started.tv_nsec) / 1e9);
+		cJSON_AddNumberToObject(o, "experiments_running", fl_mgr_running(srv->o.mgr));
+		return send_json(c, 200, o, NULL, NULL);
+	}
+	if (!strcmp(url, "/v1/capabilities")) {
+		if (!get)
+			return not_allowed(c, method, "GET");
+		return send_text(c, 200, "application/json",
+				 strdup(srv->capabilities ? srv->capabilities : "{}"), NULL, NULL);
+	}
+	if (!strcmp(url, "/metrics")) {
+		if (!get)
+			return not_allowed(c, method, "GET");
+		return send_text(c, 200, "text/plain; version=0.0.4; charset=utf-8",
+				 fl_mgr_metrics(srv->o.mgr), NULL, NULL);
+	}
+	if (!strcmp(url, "/v1/experiments") || !strcmp(url, "/v1/schedules")) {
+		bool exp = url[4] == 'e';
+
+		if (get && exp) {
+			const char *state =
+			    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "state");
+			const char *lim =
+			    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "limit");
+			static const char *const states[] = {"pending", "running", "completed",
+							     "aborted", "failed"};
+			long limit = 100;
+			bool ok = !state;
+
+			for (size_t i = 0; state && i < 5; i++)
+				ok |= !strcmp(state, states[i]);
+			if (!ok)
+				return problem(c, 400, "bad-request", "bad query parameter",
+					       "state: \"%s\" is not a state (expected pending, "
+					       "running, completed, aborted or failed)",
+					       state);
+			if (lim) {
+				char *end;
+
+				errno = 0;
+				limit = strtol(lim, &end, 10);
+				if (errno || *end || end == lim || limit < 1 || limit > 1000)
+					return problem(
+					    c, 400, "bad-request", "bad query parameter",
+					    "limit: \"%s\" is not a number from 1 to 1000", lim);
+			}
+			o = fl_mgr_list(srv->o.mgr, state, (size_t)limit, &pb);
+			return o ? send_json(c, 200, o, NULL, NULL) : send_problem(c, &pb);
+		}
+		if (get) {
+			o = fl_mgr_schedule_list(srv->o.mgr, &pb);
+			return o ? send_json(c, 200, o, NULL, NULL) : send_problem(c, &pb);
+		}
+		if (post) {
+			const char *type = body_type(c);
+			char eid[24], loc[96];
+
+			if (!type)
+				return problem(
+				    c, 415, "unsupported-media-type", "unsupported media type",
+				    "Content-Type must be application/json or "
+				    "application/yaml (also application/x-yaml, text/yaml)");
+			if (!rq->len)
+				return problem(c, 400, "bad-request", "empty body",
+					       "the body must be a scenario (docs/scenario.md)");
+			if (!utf8_ok((const unsigned char *)rq->body, rq->len))
+				return problem(c, 400, "bad-request", "the body is not UTF-8",
+					       "the body must be UTF-8 text without NUL bytes");
+			if (!exp) {
+				o = fl_mgr_schedule_create(srv->o.mgr, rq->body, rq->len, type,
+							   &pb);
+				if (!o)
+					return send_problem(c, &pb);
+				snprintf(loc, sizeof(loc), "/v1/schedules/%s",
+					 cJSON_GetStringValue(cJSON_GetObjectItem(o, "id")));
+				return send_json(c, 201, o, "Location", loc);
+			}
+			if (fl_mgr_create(srv->o.mgr, rq->body, rq->len, type, NULL, eid, &pb))
+				return send_problem(c, &pb);
+			o = fl_mgr_get(srv->o.mgr, eid, &pb);
+			if (!o)
+				return send_problem(c, &pb);
+			snprintf(loc, sizeof(loc), "/v1/experiments/%s", eid);
+			return send_json(c, 201, o, "Location", loc);
+		}
+		return not_allowed(c, method, "GET, POST");
+	}
+	if (split_id(url, "/v1/experiments/", id, sizeof(id), &rest)) {
+		if (!strcmp(rest, "/report")) {
+			const char *fmt =
+			    MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "format");
+			char *text;
+
+			if (!get)
+				return not_allowed(c, method, "GET");
+			if (!fmt)
+				fmt = "json";
+			if (strcmp(fmt, "json") && strcmp(fmt, "junit"))
+				return problem(c, 400, "bad-request", "bad query parameter",
+					       "format: \"%s\" is not a report format (expected "
+					       "json or junit)",
+					       fmt);
+			text = fl_mgr_report(srv->o.mgr, id, fmt, &pb);
+			if (!text)
+				return send_problem(c, &pb);
+			return send_text(
+			    c, 200, !strcmp(fmt, "junit") ? "application/xml" : "application/json",
+			    text, NULL, NULL);
+		}
+		if (*rest)
+			return problem(c, 404, "not-found", "no such route", "no route %s", url);
+		if (get) {
+			o = fl_mgr_get(srv->o.mgr, id, &pb);
+			return o ? send_json(c, 200, o, NULL, NULL) : send_problem(c, &pb);
+		}
+		if (del) {
+			o = fl_mgr_stop(srv->o.mgr, id, &pb);
+			return o ? send_json(c, 200, o, NULL, NULL) : send_problem(c, &pb);
+		}
+		return not_allowed(c, method, "GET, DELETE");
+	}
+	if (split_id(url, "/v1/schedules/", id, sizeof(id), &rest)) {
+		if (*rest)
+			return problem(c, 404, "not-found", "no such route", "no route %s", url);
+		if (get) {
+			o = fl_mgr_schedule_get(srv->o.mgr, id, &pb);
+			return o ? send_json(c, 200, o, NULL, NULL) : send_problem(c, &pb);
+		}
+		if (del) {
+			if (fl_mgr_schedule_delete(srv->o.mgr, id, &pb))
+				return send_problem(c, &pb);
+			return send_text(c, 204, "text/plain", NULL, NULL, NULL);
+		}
+		return not_allowed(c, method, "GET, DELETE");
+	}
+	(void)rq;
+	return problem(c, 404, "not-found", "no such route",
+		       "no route %s (see docs/api.md: /v1/health, /v1/capabilities, "
+		       "/v1/experiments, /v1/schedules, /metrics)",
+		       url);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct listener *l = cls;
+	struct req *rq = *con_cls;
+
+	(void)version;
+	if (!rq) {
+		const char *cl;
+
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		if (l->need_token) {
+			const char *auth = MHD_lookup_connection_value(
+			    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+			const char *tok =
+			    auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+
+			if (!token_ok(tok, l->srv->token)) {
+				rq->answered = true;
+				return problem(c, 401, "unauthorized", "unauthorized", "%s",
+					       auth ? "the bearer token is wrong"
+						    : "this listener needs "
+						      "'Authorization: Bearer TOKEN'");
+			}
+		}
+		cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > FL_API_BODY_MAX) {
+			rq->answered = true;
+			return problem(c, 413, "too-large", "the body is too large",
+				       "%s bytes; the most a request may carry is %u", cl,
+				       FL_API_BODY_MAX);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!rq->answered && !rq->too_large) {
+			if (rq->len + *upload_data_size > FL_API_BODY_MAX) {
+				rq->too_large = true;
+			} else {
+				if (rq->len + *upload_data_size + 1 > rq->cap) {
+					size_t cap = (rq->len + *upload_data_size + 1) * 2;
+					char *b;
+
+					if (cap > FL_API_BODY_MAX + 1)
+						cap = FL_API_BODY_MAX + 1;
+					b = realloc(rq->body, cap);
+					if (!b)
+						return MHD_NO;
+					rq->body = b;
+					rq->cap = cap;
+				}
+				memcpy(rq->body + rq->len, upload_data, *upload_data_size);
+				rq->len += *upload_data_size;
+				rq->body[rq->len] = '\0';
+			}
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (rq->answered)
+		return MHD_YES;
+	rq->answered = true;
+	if (rq->too_large)
+		return problem(c, 413, "too-large", "the body is too large",
+			       "the most a request may carry is %u bytes", FL_API_BODY_MAX);
+	return route(l->srv, c, url, method, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct req *rq = *con_cls;
+
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (rq) {
+		free(rq->body);
+		free(rq);
+		*con_cls = NULL;
+	}
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	(void)cls;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	fl_log(LOG_WARNING, "http: %s", buf);
+}
+
+static int start_listener(struct listener *l, int fd)
+{
+	l->fd = fd;
+	l->d = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG, 0,
+	    NULL, NULL, on_request, l, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEM_LIMIT, MHD_OPTION_NOTIFY_COMPLETED,
+	    on_completed, NULL, MHD_OPTION_END);
+	return l->d ? 0 : -EIO;
+}
+
+static int unix_socket(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "--socket: '%s' is too long for a unix socket path", path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a socket nobody answers on is a dead daemon's: replace it; one that
+	 * answers belongs to a live daemon: refuse */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		snprintf(err, errlen, "another faultlined answers on %s", path);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 128) < 0) {
+		int e = -errno;
+
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(-e));
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static int tcp_socket(const char *listen_on, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss = {0};
+	char host[128];
+	const char *colon = strrchr(listen_on, ':');
+	socklen_t sl;
+	long port;
+	char *end;
+	int fd, one = 1;
+
+	if (!colon || colon == listen_on || (size_t)(colon - listen_on) >= sizeof(host)) {
+		snprintf(err, errlen, "--listen: \"%s\" is not ADDR:PORT (e.g. 127.0.0.1:7070)",
+			 listen_on);
+		return -EINVAL;
+	}
+	memcpy(host, listen_on, (size_t)(colon - listen_on));
+	host[colon - listen_on] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535) {
+		snprintf(err, errlen, "--listen: port \"%s\" is not 1..65535", colon + 1);
+		return -EINVAL;
+	}
+	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+		memmove(host, host + 1, strlen(host));
+		host[strlen(host) - 1] = '\0';
+	}
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		sl = sizeof(struct sockaddr_in6);
+	} else {
+		snprintf(err, errlen, "--listen: \"%s\" is not an IPv4 or IPv6 address", host);
+		return -EINVAL;
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 128) < 0) {
+		int e = -errno;
+
+		snprintf(err, errlen, "cannot listen on %s: %s", listen_on, strerror(-e));
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+int fl_server_start(const struct fl_server_opts *o, struct fl_server **out, char *err,
+		    size_t errlen)
+{
+	struct fl_server *s = calloc(1, sizeof(*s));
+	int fd, r;
+
+	if (!s)
+		return -ENOMEM;
+	s->o = *o;
+	s->unix_l.srv = s->tcp_l.srv = s;
+	s->unix_l.fd = s->tcp_l.fd = -1;
+	s->tcp_l.need_token = true;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+	s->capabilities = o->capabilities_json ? strdup(o->capabilities_json) : NULL;
+	if (o->listen) {
+		if (!o->token || !o->token[0]) {
+			snprintf(err, errlen,
+				 "--listen needs --token-file: TCP is never open "
+				 "without a bearer token");
+			free(s->capabilities);
+			free(s);
+			return -EINVAL;
+		}
+		s->token = strdup(o->token);
+	}
+	if (o->socket_path) {
+		fd = unix_socket(o->socket_path, err, errlen);
+		if (fd < 0) {
+			fl_server_stop(s);
+			return fd;
+		}
+		snprintf(s->socket_path, sizeof(s->socket_path), "%s", o->socket_path);
+		r = start_listener(&s->unix_l, fd);
+		if (r) {
+			close(fd);
+			snprintf(err, errlen, "cannot start the HTTP server on %s", o->socket_path);
+			fl_server_stop(s);
+			return r;
+		}
+	}
+	if (o->listen) {
+		fd = tcp_socket(o->listen, err, errlen);
+		if (fd < 0) {
+			fl_server_stop(s);
+			return fd;
+		}
+		r = start_listener(&s->tcp_l, fd);
+		if (r) {
+			close(fd);
+			snprintf(err, errlen, "cannot start the HTTP server on %s", o->listen);
+			fl_server_stop(s);
+			return r;
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+void fl_server_stop(struct fl_server *s)
+{
+	if (!s)
+		return;
+	if (s->unix_l.d) {
+		MHD_stop_daemon(s->unix_l.d);
+		close(s->unix_l.fd);
+	}
+	if (s->tcp_l.d) {
+		MHD_stop_daemon(s->tcp_l.d);
+		close(s->tcp_l.fd);
+	}
+	if (s->socket_path[0])
+		unlink(s->socket_path);
+	if (s->token) {
+		explicit_bzero(s->token, strlen(s->token));
+		free(s->token);
+	}
+	free(s->capabilities);
+	free(s);
+}
