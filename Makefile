@@ -126,7 +126,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/faultline $(DESTDIR)$(BINDIR)/faultline
 	install -m 0755 $(BUILD)/faultlined $(DESTDIR)$(SBINDIR)/faultlined
-	sed 's|@SBINDIR@|$(SBINDIR)|g' packaging/faultlined.service.in > $(DESTDIR)$(UNITDIR)/faultlined.service
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' packaging/faultlined.service.in > $(DESTDIR)$(UNITDIR)/faultlined.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/faultlined.service
 	install -m 0644 README.md docs/*.md docs/*.json docs/*.xsd $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(DOCDIR)/examples
