@@ -19,6 +19,7 @@
 
 #include "api/daemon.h"
 #include "faultline/cron.h"
+#include "faultline/pool.h"
 #include "faultline/report.h"
 #include "faultline/runner.h"
 #include "faultline/units.h"
@@ -71,6 +72,7 @@ struct sched {
 
 struct fl_mgr {
 	struct fl_mgr_opts o;
+	struct fl_pool *pool; /* one classifier per hook for every experiment */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct exp **v;
@@ -351,6 +353,7 @@ static void *exp_thread(void *arg)
 	ro.on_event = on_event;
 	ro.ctx = x;
 	ro.compiled = x->cf;
+	ro.pool = m->pool;
 	r = fl_run(x->s, &ro, &run, &err);
 
 	pthread_mutex_lock(&m->mu);
@@ -1029,6 +1032,15 @@ int fl_mgr_open(const struct fl_mgr_opts *o, struct fl_mgr **out)
 	m->o = *o;
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
+	{
+		struct fl_engine_opts eo = {.sz = sizeof(eo), .mode = o->mode};
+
+		r = fl_pool_open(&eo, &m->pool);
+		if (r) {
+			free(m);
+			return r;
+		}
+	}
 	r = fl_store_abort_unfinished(m->o.store, "daemon restarted", realtime_ns());
 	if (r > 0)
 		fl_log(LOG_WARNING,
@@ -1082,6 +1094,7 @@ void fl_mgr_close(struct fl_mgr *m)
 	}
 	for (size_t k = 0; k < m->n_sch; k++)
 		fl_store_schedule_clear(&m->sch[k].row);
+	fl_pool_close(m->pool);
 	free(m->sch);
 	free(m->v);
 	pthread_mutex_destroy(&m->mu);

@@ -51,10 +51,11 @@ struct fl_engine {
 	int n_prefixes;
 	uint64_t until_ns[FL_MAX_RULES]; /* last deadline written */
 	int ncpus;
-	struct fl_delay_line *dl;  /* started with the first delay rule */
-	int no_delay_line;	   /* tests read the ring themselves */
-	unsigned dists;		   /* distribution tables written (1 << enum fl_dist) */
-	int reinject;		   /* fl_reinject attached on lo (ingress delay) */
+	struct fl_delay_line *dl; /* started with the first delay rule */
+	int no_delay_line;	  /* tests read the ring themselves */
+	unsigned dists;		  /* distribution tables written (1 << enum fl_dist) */
+	int reinject;		  /* fl_reinject attached on lo (ingress delay) */
+	struct fl_attachment *reinject_att;
 	struct fl_watchdog *watch; /* owner-exit watchdog (delay), NULL if refused */
 	struct bpf_link *watch_link;
 };
@@ -100,18 +101,40 @@ fail:
 	return r;
 }
 
+/* Detach a (unless fl_engine__detach() did already: it is then no longer
+ * in att[]) and free it. */
 static void undo_attachment(void *ctx, uintptr_t arg)
 {
 	struct fl_engine *e = ctx;
 	struct fl_attachment *a = (struct fl_attachment *)arg;
 
-	fl_detach(a);
 	for (int i = 0; i < e->n_att; i++)
 		if (e->att[i] == a) {
+			fl_detach(a);
 			e->att[i] = e->att[--e->n_att];
 			break;
 		}
 	free(a);
+}
+
+int fl_engine__detach(struct fl_engine *e, int ifindex, unsigned dir_mask)
+{
+	int n = 0;
+
+	for (int i = 0; i < e->n_att;) {
+		struct fl_attachment *a = e->att[i];
+
+		/* lo's re-inject program is the engine's own business */
+		if (a->ifindex == ifindex && (dir_mask & (1u << a->dir)) &&
+		    !(e->reinject && a == e->reinject_att)) {
+			fl_detach(a);
+			e->att[i] = e->att[--e->n_att];
+			n++;
+			continue; /* its undo step frees it */
+		}
+		i++;
+	}
+	return n ? 0 : -ENOENT;
 }
 
 int fl_engine__attach(struct fl_engine *e, int ifindex, unsigned dir_mask)
@@ -594,6 +617,7 @@ static int delay_prepare(struct fl_engine *e, const struct fl_rule_spec *s)
 			return r;
 		}
 		e->reinject = 1;
+		e->reinject_att = a;
 	}
 	return 0;
 }

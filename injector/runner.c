@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "faultline/pool.h"
 #include "faultline/probe.h"
 #include "faultline/runner.h"
 #include "faultline/units.h"
@@ -50,8 +51,7 @@ enum step_state { STEP_PENDING, STEP_LIVE, STEP_DONE };
 
 struct run_step {
 	struct fl_compiled_fault cf;
-	struct fl_engine *e;
-	int rule_id;
+	struct fl_pool_step *ps; /* its place in the classifiers (faultline/pool.h) */
 	enum step_state state;
 	uint64_t start_at, end_at; /* CLOCK_MONOTONIC */
 	char words[512];	   /* "delay 100ms limit 1000" */
@@ -108,6 +108,7 @@ struct fl_run {
 
 	enum fl_run_end end;
 	int end_signal;
+	struct fl_pool *own_pool; /* when opts gave none: this run's classifiers */
 	const char *attach_mode;
 };
 
@@ -628,9 +629,9 @@ static void step_counters(struct run_step *st)
 	struct fl_delay_stats d = {0};
 	size_t n = 0;
 
-	if (!st->e || fl_engine__counters(st->e, st->rule_id, &c))
+	if (!st->ps)
 		return;
-	fl_engine__delay_stats(st->e, st->rule_id, &d);
+	fl_pool_stats(st->ps, &c, &d);
 	st->raw = c;
 	st->draw = d;
 #define PUT(nm, v) st->counters[n++] = (struct fl_report_counter){nm, (uint64_t)(v)}
@@ -665,7 +666,7 @@ static void step_end(struct fl_run *r, size_t i, const char *cause, bool cut_sho
 	if (st->state != STEP_LIVE)
 		return;
 	step_counters(st);
-	fl_engine__remove_rule(st->e, st->rule_id);
+	fl_pool_remove_rule(st->ps);
 	st->state = STEP_DONE;
 	r->rep_steps[i].ended_ns = realtime_ns();
 	r->rep_steps[i].cut_short = cut_short;
@@ -684,7 +685,7 @@ static int step_start(struct fl_run *r, size_t i, uint64_t now)
 	int err;
 
 	st->cf.spec.end_ns = st->end_at;
-	err = fl_engine__add_rule(st->e, &st->cf.spec, now, r->o.lease_ns, &st->rule_id);
+	err = fl_pool_add_rule(st->ps, &st->cf.spec, now, r->o.lease_ns);
 	if (err) {
 		struct fl_run_event eev = {.kind = FL_RUN_EV_STEP_ERROR, .index = i};
 
@@ -709,50 +710,18 @@ static int steps_prepare(struct fl_run *r, char *why, size_t len)
 {
 	for (size_t i = 0; i < r->s->n_faults; i++) {
 		struct run_step *st = &r->steps[i];
-		/* attached in step order: the ranks follow (faultline/rule.h) */
-		struct fl_engine_opts eo = {.sz = sizeof(eo),
-					    .mode = r->o.mode,
-					    .run_dir = r->o.run_dir,
-					    .rank =
-						(unsigned)(i < FL_RANK_MAX ? i + 1 : FL_RANK_MAX)};
-		char name[IF_NAMESIZE];
+		char pwhy[512];
 		int err;
 
-		err = fl_engine__open(&eo, &st->e);
+		err = fl_pool_place(r->o.pool, r, &st->cf, &st->ps, pwhy, sizeof(pwhy));
 		if (err) {
-			st->error = xasprintf(
-			    "cannot load the classifier: %s%s", strerror(-err),
-			    err == -EPERM ? " (faultline needs root: CAP_BPF and CAP_NET_ADMIN)"
-					  : "");
-			st->e = NULL;
-			goto fail;
+			st->ps = NULL;
+			st->error = strdup(pwhy);
+			r->rep_steps[i].error = st->error;
+			snprintf(why, len, "step %zu (%s): %s", i + 1, st->text, pwhy);
+			return err;
 		}
-		for (int k = 0; k < st->cf.n_ifs; k++) {
-			err = fl_engine__attach(st->e, st->cf.ifindexes[k], st->cf.spec.dir_mask);
-			if (err) {
-				if (!if_indextoname((unsigned)st->cf.ifindexes[k], name))
-					snprintf(name, sizeof(name), "#%d", st->cf.ifindexes[k]);
-				st->error =
-				    xasprintf("cannot attach to %s: %s", name,
-					      err == -ERANGE ? "it already carries the most BPF "
-							       "programs tcx allows on this hook "
-							       "(about 64)"
-							     : strerror(-err));
-				goto fail;
-			}
-		}
-		err = fl_engine__prepare(st->e, &st->cf.spec);
-		if (err) {
-			st->error = xasprintf("cannot prepare the delay line: %s", strerror(-err));
-			goto fail;
-		}
-		r->attach_mode = fl_engine__attach_mode(st->e);
-		continue;
-	fail:
-		r->rep_steps[i].error = st->error;
-		snprintf(why, len, "step %zu (%s): %s", i + 1, st->text,
-			 st->error ? st->error : strerror(-err));
-		return err;
+		r->attach_mode = fl_pool_attach_mode(st->ps);
 	}
 	return 0;
 }
@@ -765,9 +734,9 @@ static void steps_close(struct fl_run *r, const char *cause, bool cut_short)
 
 		if (st->state == STEP_LIVE)
 			step_end(r, i, cause, cut_short);
-		if (st->e) {
-			fl_engine__close(st->e);
-			st->e = NULL;
+		if (st->ps) {
+			fl_pool_release(st->ps);
+			st->ps = NULL;
 		}
 	}
 }
@@ -1062,6 +1031,15 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 	for (size_t i = 0; i < s->n_faults && !e; i++)
 		if (s->targets[s->faults[i].target].command)
 			r->steps[i].cf.spec.cgroup_id = r->cgroup_id;
+	if (!e && !r->o.pool) {
+		struct fl_engine_opts eo = {
+		    .sz = sizeof(eo), .mode = r->o.mode, .run_dir = r->o.run_dir};
+
+		e = fl_pool_open(&eo, &r->own_pool);
+		if (e)
+			snprintf(why, sizeof(why), "%s", strerror(-e));
+		r->o.pool = r->own_pool;
+	}
 	if (!e)
 		e = steps_prepare(r, why, sizeof(why));
 	if (e) {
@@ -1167,16 +1145,16 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 		for (size_t i = 0; i < s->n_faults && end == FL_RUN_END_NONE; i++) {
 			struct run_step *st = &r->steps[i];
 
-			if (!st->e)
+			if (!st->ps)
 				continue;
-			if (fl_engine__check(st->e) == -ENODEV) {
+			if (fl_pool_check(st->ps) == -ENODEV) {
 				snprintf(why, sizeof(why),
 					 "an interface of step %zu (%s) went away while the "
 					 "faults were live",
 					 i + 1, st->text);
 				end = FL_RUN_END_DEVICE;
 			} else if (st->state == STEP_LIVE &&
-				   fl_engine__renew(st->e, now, r->o.lease_ns) == -ETIME) {
+				   fl_pool_renew(st->ps, now, r->o.lease_ns) == -ETIME) {
 				char lease[32];
 
 				snprintf(why, sizeof(why),
@@ -1280,14 +1258,25 @@ rollback:
 			cause = "aborted: steady state broken";
 
 		for (size_t i = 0; i < s->n_faults; i++)
-			n_engines += r->steps[i].e != NULL;
+			n_engines += r->steps[i].ps != NULL;
 		/* at the cap or the command's exit a step "to the end" ends as
 		 * planned; anything else cut it short */
 		steps_close(r, cause, end != FL_RUN_END_DURATION && end != FL_RUN_END_COMMAND);
+		if (r->own_pool) {
+			unsigned layers = fl_pool_layers(r->own_pool);
+
+			fl_pool_close(r->own_pool);
+			r->own_pool = NULL;
+			r->rollback_detail = xasprintf(
+			    "%u classifier(s) detached and the rules of %zu step(s) removed",
+			    layers, n_engines);
+		} else {
+			r->rollback_detail = xasprintf(
+			    "the rules of %zu step(s) removed from the shared classifiers",
+			    n_engines);
+		}
 		r->rep.rollback.duration_ns = fl_now_ns() - rb_start;
 		r->rep.rollback.ok = true;
-		r->rollback_detail =
-		    xasprintf("%zu classifier(s) detached and their rules removed", n_engines);
 	}
 	if (r->o.argv && r->cmd_running) {
 		bool still = !cmd_reap(r, false);
@@ -1406,9 +1395,8 @@ void fl_run_step_stats(const struct fl_run *r, size_t i, struct fl_counters *c,
 	memset(d, 0, sizeof(*d));
 	if (i >= r->s->n_faults)
 		return;
-	if (st->state == STEP_LIVE && st->e) {
-		fl_engine__counters(st->e, st->rule_id, c);
-		fl_engine__delay_stats(st->e, st->rule_id, d);
+	if (st->state == STEP_LIVE && st->ps) {
+		fl_pool_stats(st->ps, c, d);
 		return;
 	}
 	*c = st->raw;
@@ -1440,8 +1428,8 @@ void fl_run_free(struct fl_run *r)
 	if (!r)
 		return;
 	for (size_t i = 0; r->steps && i < r->s->n_faults; i++) {
-		if (r->steps[i].e)
-			fl_engine__close(r->steps[i].e);
+		if (r->steps[i].ps)
+			fl_pool_release(r->steps[i].ps);
 		free(r->steps[i].error);
 		free(r->steps[i].end_cause);
 	}
@@ -1451,6 +1439,7 @@ void fl_run_free(struct fl_run *r)
 		free(r->probes[i].runs);
 		free(r->probes[i].target);
 	}
+	fl_pool_close(r->own_pool);
 	if (r->wake_fd >= 0)
 		close(r->wake_fd);
 	if (r->pidfd >= 0)

@@ -149,6 +149,10 @@ int fl_engine__open(const struct fl_engine_opts *opts, struct fl_engine **out);
  * whatever this call attached is detached again before it returns. */
 int fl_engine__attach(struct fl_engine *e, int ifindex, unsigned dir_mask);
 
+/* Detach the classifier from ifindex in the directions of dir_mask (what
+ * fl_engine__attach() made); -ENOENT when it was not attached there. */
+int fl_engine__detach(struct fl_engine *e, int ifindex, unsigned dir_mask);
+
 /* Install a rule, live until min(spec->end_ns, now_ns + lease_ns). */
 int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, uint64_t now_ns,
 			uint64_t lease_ns, int *id);

@@ -50,6 +50,7 @@
 #include "faultline/engine.h"
 #include "faultline/error.h"
 #include "faultline/report.h"
+#include "faultline/pool.h"
 #include "faultline/scenario.h"
 
 #define FL_RUN_EXIT_OK	      0
@@ -114,6 +115,9 @@ struct fl_run_opts {
 	/* the steps already compiled, one per scenario fault (`inject` builds
 	 * its rule itself); NULL: compiled from the scenario here */
 	const struct fl_compiled_fault *compiled;
+	/* the daemon: place the steps in these shared classifiers
+	 * (faultline/pool.h) instead of one classifier per step */
+	struct fl_pool *pool;
 };
 
 /*
