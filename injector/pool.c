@@ -38,6 +38,7 @@ struct fl_pool_step {
 	struct fl_pool *p;
 	unsigned layer;
 	const void *owner;
+	uint64_t from_ns, to_ns;
 	struct fl_compiled_fault cf;
 	int rule_id;
 	bool has_rule;
@@ -86,7 +87,7 @@ static bool attached(struct layer *l, int ifindex, int dir)
 }
 
 /* May the step of owner go to layer k? (under mu) */
-static bool fits(struct fl_pool *p, unsigned k, const void *owner,
+static bool fits(struct fl_pool *p, unsigned k, const struct fl_pool_step *s,
 		 const struct fl_compiled_fault *cf)
 {
 	struct layer *l = &p->layers[k];
@@ -94,7 +95,8 @@ static bool fits(struct fl_pool *p, unsigned k, const void *owner,
 	if (l->n_steps >= FL_MAX_RULES)
 		return false;
 	for (size_t i = 0; i < l->n_steps; i++)
-		if (l->steps[i]->owner == owner && fl_compiled_overlap(&l->steps[i]->cf, cf))
+		if (l->steps[i]->owner == s->owner && l->steps[i]->from_ns < s->to_ns &&
+		    s->from_ns < l->steps[i]->to_ns && fl_compiled_overlap(&l->steps[i]->cf, cf))
 			return false;
 	/* never onto a hook after a higher layer */
 	for (int i = 0; i < cf->n_ifs; i++)
@@ -128,7 +130,8 @@ static void unref_hooks(struct fl_pool *p, unsigned k, const struct fl_compiled_
 }
 
 int fl_pool_place(struct fl_pool *p, const void *owner, const struct fl_compiled_fault *cf,
-		  struct fl_pool_step **out, char *why, size_t len)
+		  uint64_t from_ns, uint64_t to_ns, struct fl_pool_step **out, char *why,
+		  size_t len)
 {
 	struct fl_pool_step *s = calloc(1, sizeof(*s));
 	unsigned k;
@@ -138,6 +141,8 @@ int fl_pool_place(struct fl_pool *p, const void *owner, const struct fl_compiled
 		return -ENOMEM;
 	s->p = p;
 	s->owner = owner;
+	s->from_ns = from_ns;
+	s->to_ns = to_ns > from_ns ? to_ns : from_ns + 1;
 	s->cf = *cf;
 	s->rule_id = -1;
 	pthread_mutex_lock(&p->mu);
@@ -156,7 +161,7 @@ int fl_pool_place(struct fl_pool *p, const void *owner, const struct fl_compiled
 			}
 			p->n_layers++;
 		}
-		if (fits(p, k, owner, cf))
+		if (fits(p, k, s, cf))
 			break;
 	}
 	if (k == FL_POOL_LAYERS_MAX) {

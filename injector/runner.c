@@ -713,7 +713,8 @@ static int steps_prepare(struct fl_run *r, char *why, size_t len)
 		char pwhy[512];
 		int err;
 
-		err = fl_pool_place(r->o.pool, r, &st->cf, &st->ps, pwhy, sizeof(pwhy));
+		err = fl_pool_place(r->o.pool, r, &st->cf, r->s->faults[i].at_ns,
+				    fl_scenario_fault_end_ns(r->s, i), &st->ps, pwhy, sizeof(pwhy));
 		if (err) {
 			st->ps = NULL;
 			st->error = strdup(pwhy);

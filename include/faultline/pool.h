@@ -6,9 +6,10 @@
  * The pool holds layers; layer k is one struct fl_engine of rank k + 1
  * (faultline/rule.h). A step goes to the lowest layer that
  *  - has room in its 64-rule table,
- *  - holds no rule of the same owner (experiment) whose flows overlap the
- *    step's (fl_compiled_overlap): an experiment's own overlapping steps
- *    stack in layers, and act on a packet once each, as with `faultline run`,
+ *  - holds no step of the same owner (experiment) whose flows overlap the
+ *    step's (fl_compiled_overlap) during a time that overlaps the step's
+ *    [from_ns, to_ns) (the owner's own clock): an experiment's own
+ *    overlapping steps stack in layers, and act on a packet once each,
  *  - keeps the order of layers on every hook of the step (a layer never goes
  *    onto a hook after a higher one: re-emitted frames rely on it).
  * Overlapping steps of different owners share a layer; the lower rule id
@@ -43,7 +44,8 @@ void fl_pool_close(struct fl_pool *p);
  * prepare what its rule will need (delay line). why gets a sentence on
  * failure (nothing stays attached for this step). */
 int fl_pool_place(struct fl_pool *p, const void *owner, const struct fl_compiled_fault *cf,
-		  struct fl_pool_step **out, char *why, size_t len);
+		  uint64_t from_ns, uint64_t to_ns, struct fl_pool_step **out, char *why,
+		  size_t len);
 int fl_pool_add_rule(struct fl_pool_step *s, const struct fl_rule_spec *spec, uint64_t now_ns,
 		     uint64_t lease_ns);
 /* Remove the step's rule (kept placed and attached). */
