@@ -8,6 +8,7 @@
 #ifndef FAULTLINE_CLI_COMMANDS_H
 #define FAULTLINE_CLI_COMMANDS_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* Exit codes, DESIGN.md section 8. */
@@ -20,6 +21,18 @@
 int fl_cmd_inject(int argc, char **argv);
 int fl_cmd_doctor(int argc, char **argv);
 int fl_cmd_run(int argc, char **argv);
+int fl_cmd_ls(int argc, char **argv);
+int fl_cmd_status(int argc, char **argv);
+int fl_cmd_stop(int argc, char **argv);
+int fl_cmd_schedule(int argc, char **argv);
+
+/* Clients of faultlined (cli/ctl.c): POST a scenario file or text to
+ * /v1/experiments and print the new experiment; the exit code. socket_path
+ * or url NULL: $FAULTLINE_SOCKET / $FAULTLINE_URL, else the default socket. */
+int fl_client_submit(const char *file, const char *socket_path, const char *url,
+		     const char *token_file, int json);
+int fl_client_submit_text(const char *text, size_t len, const char *name, const char *socket_path,
+			  int json);
 int fl_cmd_validate(int argc, char **argv);
 int fl_cmd_plan(int argc, char **argv);
 

@@ -72,6 +72,8 @@ struct inject_args {
 	uint64_t for_ns;       /* 0: until stopped */
 	uint64_t lease_ns;
 	int json;
+	int detach;	    /* hand it to faultlined */
+	const char *socket; /* faultlined's socket (--socket), or NULL */
 	enum fl_attach_mode mode;
 	/* resolved interfaces */
 	int ifindexes[FL_TARGET_DEVS_MAX];
@@ -165,6 +167,12 @@ static void usage(FILE *f)
 	    "Output:\n"
 	    "  --json                 print the final summary as JSON on stdout\n"
 	    "  --attach MODE          auto (default: tcx, else clsact), tcx or clsact\n"
+	    "  --detach               hand the fault to faultlined (needs --for; no --seed):\n"
+	    "                         it runs as an experiment of the daemon, this command\n"
+	    "                         prints its id and exits ('faultline status ID', 'stop ID')\n"
+	    "  --socket PATH          faultlined's socket for --detach (default "
+	    "$FAULTLINE_SOCKET,\n"
+	    "                         else /run/faultline/faultlined.sock)\n"
 	    "  -h, --help             this text\n"
 	    "\n"
 	    "Exit status: 0 when the faults ran their course or SIGTERM ended them, 2 bad\n"
@@ -679,6 +687,8 @@ enum {
 	O_LEASE,
 	O_JSON,
 	O_ATTACH,
+	O_DETACH,
+	O_SOCKET,
 };
 
 static const struct option long_opts[] = {
@@ -699,6 +709,8 @@ static const struct option long_opts[] = {
     {"lease", required_argument, NULL, O_LEASE},
     {"json", no_argument, NULL, O_JSON},
     {"attach", required_argument, NULL, O_ATTACH},
+    {"detach", no_argument, NULL, O_DETACH},
+    {"socket", required_argument, NULL, O_SOCKET},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -1020,6 +1032,12 @@ static int parse_options(int n_rest, char **rest, struct inject_args *a)
 				    "auto, tcx or clsact)",
 				    optarg);
 			break;
+		case O_DETACH:
+			a->detach = 1;
+			break;
+		case O_SOCKET:
+			a->socket = optarg;
+			break;
 		case ':':
 			return usage_error("option %s needs a value", rest[optind - 1]);
 		default:
@@ -1042,6 +1060,14 @@ static int finish_args(struct inject_args *a)
 
 	if (!a->faults)
 		return usage_error("missing FAULT (expected e.g. 'loss 30%%')");
+	if (a->detach && !a->for_ns)
+		return field_error("--detach", "needs --for: the daemon runs an experiment for a "
+					       "set time (expected e.g. '--for 10m')");
+	if (a->detach && a->spec.has_seed)
+		return field_error("--detach", "cannot carry --seed: a scenario has no seed "
+					       "(expected no --seed, or no --detach)");
+	if (a->socket && !a->detach)
+		return field_error("--socket", "is faultlined's socket, used only with --detach");
 	r = check_ports(a, &a->spec.ports, "--port");
 	if (!r)
 		r = check_ports(a, &a->spec.local_ports, "--local-port");
@@ -1670,6 +1696,127 @@ static int run(struct inject_args *a)
 	return code;
 }
 
+/* The fault as the scenario faultlined runs for --detach (docs/scenario.md):
+ * the resolved interfaces by name, the match fields, one step with the
+ * faults, the duration --for. */
+static char *detach_scenario(const struct inject_args *a)
+{
+	const struct fl_rule_spec *s = &a->spec;
+	cJSON *root = cJSON_CreateObject(), *t, *f, *o, *arr;
+	char buf[64];
+	char *text;
+
+	cJSON_AddNumberToObject(root, "version", 1);
+	cJSON_AddStringToObject(root, "name", "inject");
+	cJSON_AddStringToObject(root, "duration", fl_fmt_duration(a->for_ns, buf, sizeof(buf)));
+	t = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "targets"), "inject");
+	arr = cJSON_AddArrayToObject(t, "dev");
+	for (int k = 0; k < a->n_ifs; k++)
+		cJSON_AddItemToArray(arr, cJSON_CreateString(a->ifnames[k]));
+	cJSON_AddStringToObject(t, "direction", a->direction);
+	cJSON_AddStringToObject(t, "protocol", a->protocol_name);
+	if (s->ports.n)
+		cJSON_AddStringToObject(t, "port", fl_fmt_ports(&s->ports, buf, sizeof(buf)));
+	if (s->local_ports.n)
+		cJSON_AddStringToObject(t, "local_port",
+					fl_fmt_ports(&s->local_ports, buf, sizeof(buf)));
+	if (s->remote_ports.n)
+		cJSON_AddStringToObject(t, "remote_port",
+					fl_fmt_ports(&s->remote_ports, buf, sizeof(buf)));
+	if (s->n_cidrs) {
+		arr = cJSON_AddArrayToObject(t, "cidr");
+		for (unsigned k = 0; k < s->n_cidrs; k++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(fl_fmt_cidr(
+						      &s->cidrs[k], 1, buf, sizeof(buf))));
+	}
+	if (a->cgroup)
+		cJSON_AddStringToObject(t, "cgroup", a->cgroup_abs[0] ? a->cgroup_abs : a->cgroup);
+	if (s->share_ppb && s->share_ppb < FL_PPB_100)
+		cJSON_AddStringToObject(t, "share", fl_fmt_percent(s->share_ppb, buf, sizeof(buf)));
+	if (s->allow_management)
+		cJSON_AddBoolToObject(t, "allow_management", 1);
+
+	f = cJSON_CreateObject();
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "faults"), f);
+	cJSON_AddStringToObject(f, "target", "inject");
+	if (a->faults & F_RATE) {
+		o = cJSON_AddObjectToObject(f, "rate");
+		cJSON_AddStringToObject(o, "rate",
+					fl_fmt_rate(s->rate.bits_per_sec, buf, sizeof(buf)));
+		if (s->rate.burst_bytes) {
+			snprintf(buf, sizeof(buf), "%llub",
+				 (unsigned long long)s->rate.burst_bytes);
+			cJSON_AddStringToObject(o, "burst", buf);
+		}
+	}
+	if (a->faults & F_BLACKHOLE) {
+		cJSON_AddObjectToObject(f, "blackhole");
+	} else if ((a->faults & F_LOSS) && s->loss.model == FL_LOSS_RANDOM) {
+		o = cJSON_AddObjectToObject(f, "loss");
+		cJSON_AddStringToObject(o, "percent",
+					fl_fmt_percent(s->loss.ppb, buf, sizeof(buf)));
+		if (s->loss.corr_ppb)
+			cJSON_AddStringToObject(o, "correlation",
+						fl_fmt_percent(s->loss.corr_ppb, buf, sizeof(buf)));
+	} else if (a->faults & F_LOSS) {
+		static const char *const ge[] = {"p", "r", "1-h", "1-k"};
+		static const char *const st[] = {"p13", "p31", "p32", "p23", "p14"};
+		int gemodel = s->loss.model == FL_LOSS_GEMODEL;
+		cJSON *m = cJSON_AddObjectToObject(cJSON_AddObjectToObject(f, "loss"),
+						   gemodel ? "gemodel" : "state");
+
+		for (int k = 0; k < (gemodel ? 4 : 5); k++)
+			cJSON_AddStringToObject(m, gemodel ? ge[k] : st[k],
+						fl_fmt_percent(s->loss.p_ppb[k], buf, sizeof(buf)));
+	}
+	if (a->faults & F_CORRUPT) {
+		o = cJSON_AddObjectToObject(f, "corrupt");
+		cJSON_AddStringToObject(o, "percent",
+					fl_fmt_percent(s->corrupt.ppb, buf, sizeof(buf)));
+		if (s->corrupt.payload)
+			cJSON_AddBoolToObject(o, "payload", 1);
+	}
+	if (a->faults & F_DUPLICATE) {
+		o = cJSON_AddObjectToObject(f, "duplicate");
+		cJSON_AddStringToObject(o, "percent",
+					fl_fmt_percent(s->duplicate.ppb, buf, sizeof(buf)));
+		if (s->duplicate.corr_ppb)
+			cJSON_AddStringToObject(
+			    o, "correlation",
+			    fl_fmt_percent(s->duplicate.corr_ppb, buf, sizeof(buf)));
+	}
+	if (a->faults & F_DELAY) {
+		o = cJSON_AddObjectToObject(f, "delay");
+		cJSON_AddStringToObject(o, "time", fl_fmt_duration(s->delay.ns, buf, sizeof(buf)));
+		if (s->delay.jitter_ns) {
+			cJSON_AddStringToObject(
+			    o, "jitter", fl_fmt_duration(s->delay.jitter_ns, buf, sizeof(buf)));
+			cJSON_AddStringToObject(o, "distribution",
+						fl_dist_name((enum fl_dist)s->delay.dist));
+			if (s->delay.corr_ppb)
+				cJSON_AddStringToObject(
+				    o, "correlation",
+				    fl_fmt_percent(s->delay.corr_ppb, buf, sizeof(buf)));
+		}
+		if (s->delay.limit)
+			cJSON_AddNumberToObject(o, "limit", s->delay.limit);
+	}
+	if (a->faults & F_REORDER) {
+		o = cJSON_AddObjectToObject(f, "reorder");
+		cJSON_AddStringToObject(o, "percent",
+					fl_fmt_percent(s->reorder.ppb, buf, sizeof(buf)));
+		if (s->reorder.corr_ppb)
+			cJSON_AddStringToObject(
+			    o, "correlation",
+			    fl_fmt_percent(s->reorder.corr_ppb, buf, sizeof(buf)));
+		if (s->reorder.gap)
+			cJSON_AddNumberToObject(o, "gap", s->reorder.gap);
+	}
+	text = cJSON_Print(root);
+	cJSON_Delete(root);
+	return text;
+}
+
 int fl_cmd_inject(int argc, char **argv)
 {
 	struct inject_args *a = calloc(1, sizeof(*a));
@@ -1680,9 +1827,16 @@ int fl_cmd_inject(int argc, char **argv)
 		return FL_EXIT_INJECT;
 	}
 	r = parse_args(argc, argv, a);
-	if (r == 0)
+	if (r == 0 && a->detach) {
+		char *text = detach_scenario(a);
+
+		r = text ? fl_client_submit_text(text, strlen(text), "inject.json", a->socket,
+						 a->json)
+			 : FL_EXIT_INJECT;
+		free(text);
+	} else if (r == 0) {
 		r = run(a);
-	else if (r < 0)
+	} else if (r < 0)
 		r = FL_EXIT_OK; /* --help */
 	free_args(a);
 	free(a);

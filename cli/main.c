@@ -24,6 +24,10 @@ static const struct {
     {"validate", fl_cmd_validate, "check scenario files and report every problem, with line:col"},
     {"plan", fl_cmd_plan, "show what a scenario would apply, and when; nothing is applied"},
     {"doctor", fl_cmd_doctor, "probe this kernel and tell which faults work here"},
+    {"ls", fl_cmd_ls, "list faultlined's experiments"},
+    {"status", fl_cmd_status, "show one experiment of faultlined (--wait: until it ends)"},
+    {"stop", fl_cmd_stop, "stop experiments of faultlined and roll them back (--all)"},
+    {"schedule", fl_cmd_schedule, "add, list and remove faultlined's schedules"},
 };
 
 void fl_cli_err(const char *fmt, ...)

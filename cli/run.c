@@ -32,48 +32,56 @@ static void on_signal(int sig)
 
 static void run_usage(FILE *f)
 {
-	fputs("Usage: faultline run [OPTIONS] FILE [-- CMD [ARGS...]]\n"
-	      "\n"
-	      "Run the experiment of the scenario FILE (docs/scenario.md) around CMD:\n"
-	      "  1. every steady_state probe runs once; if one fails the hypothesis does not\n"
-	      "     hold: nothing is injected, CMD is not started, exit 3;\n"
-	      "  2. the fault steps are applied on their timeline (at, for) while CMD runs;\n"
-	      "     a `command: true` target is CMD's own process tree, in a fresh cgroup v2;\n"
-	      "  3. the probes run every `every`; a probe that fails more than max_failures\n"
-	      "     times aborts: every fault is removed at once, CMD gets SIGTERM, then\n"
-	      "     SIGKILL after --grace;\n"
-	      "  4. the experiment ends when CMD exits or at the scenario's duration (CMD is\n"
-	      "     then stopped), whichever comes first; without CMD, at the duration;\n"
-	      "  5. everything is rolled back, the probes run once more, the reports are\n"
-	      "     written.\n"
-	      "\n"
-	      "Options:\n"
-	      "  --report-json FILE   write the JSON report (docs/report.md) to FILE; overrides\n"
-	      "                       the scenario's report.json ('-': standard output)\n"
-	      "  --junit FILE         write the JUnit XML report to FILE; overrides report.junit\n"
-	      "  --lease DURATION     the faults end by themselves this long after this\n"
-	      "                       process stops renewing them (default 2s, at least 200ms)\n"
-	      "  --grace DURATION     time CMD has to exit after SIGTERM (default 5s)\n"
-	      "  --tcx | --clsact     how to attach (default: tcx where the kernel has it)\n"
-	      "  -q, --quiet          print only errors and the verdict\n"
-	      "  -h, --help           show this help and exit\n"
-	      "\n"
-	      "Report paths in the scenario are relative to the current directory. Progress\n"
-	      "goes to standard error: a live status line on a terminal, one line per event\n"
-	      "when CI is set or standard error is not a terminal. CMD's own output is not\n"
-	      "touched.\n"
-	      "\n"
-	      "Exit status (the first that applies): 130 interrupted (SIGINT, SIGTERM,\n"
-	      "SIGHUP; rolled back); 2 bad input (nothing applied); 4 injection failed\n"
-	      "(rolled back); 3 steady state broken (before: nothing injected; during:\n"
-	      "aborted); CMD's own non-zero exit code (128+N when it died of signal N,\n"
-	      "also when stopped at the duration cap); 3 the steady state did not hold\n"
-	      "after the rollback; 0 otherwise.\n"
-	      "\n"
-	      "Examples:\n"
-	      "  sudo faultline run examples/ci-smoke.yaml -- make integration-test\n"
-	      "  sudo faultline run --junit faults.xml examples/redis-latency.yaml\n",
-	      f);
+	fputs(
+	    "Usage: faultline run [OPTIONS] FILE [-- CMD [ARGS...]]\n"
+	    "\n"
+	    "Run the experiment of the scenario FILE (docs/scenario.md) around CMD:\n"
+	    "  1. every steady_state probe runs once; if one fails the hypothesis does not\n"
+	    "     hold: nothing is injected, CMD is not started, exit 3;\n"
+	    "  2. the fault steps are applied on their timeline (at, for) while CMD runs;\n"
+	    "     a `command: true` target is CMD's own process tree, in a fresh cgroup v2;\n"
+	    "  3. the probes run every `every`; a probe that fails more than max_failures\n"
+	    "     times aborts: every fault is removed at once, CMD gets SIGTERM, then\n"
+	    "     SIGKILL after --grace;\n"
+	    "  4. the experiment ends when CMD exits or at the scenario's duration (CMD is\n"
+	    "     then stopped), whichever comes first; without CMD, at the duration;\n"
+	    "  5. everything is rolled back, the probes run once more, the reports are\n"
+	    "     written.\n"
+	    "\n"
+	    "Options:\n"
+	    "  --report-json FILE   write the JSON report (docs/report.md) to FILE; overrides\n"
+	    "                       the scenario's report.json ('-': standard output)\n"
+	    "  --junit FILE         write the JUnit XML report to FILE; overrides report.junit\n"
+	    "  --lease DURATION     the faults end by themselves this long after this\n"
+	    "                       process stops renewing them (default 2s, at least 200ms)\n"
+	    "  --grace DURATION     time CMD has to exit after SIGTERM (default 5s)\n"
+	    "  --tcx | --clsact     how to attach (default: tcx where the kernel has it)\n"
+	    "  -q, --quiet          print only errors and the verdict\n"
+	    "  --detach             hand the scenario to faultlined instead (no CMD; the daemon\n"
+	    "                       keeps the reports): prints the experiment's id and exits;\n"
+	    "                       'faultline status ID --wait' waits for its end\n"
+	    "  --socket PATH        faultlined's socket for --detach (default $FAULTLINE_SOCKET,\n"
+	    "                       else /run/faultline/faultlined.sock)\n"
+	    "  --url URL, --token-file FILE\n"
+	    "                       faultlined over TCP for --detach\n"
+	    "  -h, --help           show this help and exit\n"
+	    "\n"
+	    "Report paths in the scenario are relative to the current directory. Progress\n"
+	    "goes to standard error: a live status line on a terminal, one line per event\n"
+	    "when CI is set or standard error is not a terminal. CMD's own output is not\n"
+	    "touched.\n"
+	    "\n"
+	    "Exit status (the first that applies): 130 interrupted (SIGINT, SIGTERM,\n"
+	    "SIGHUP; rolled back); 2 bad input (nothing applied); 4 injection failed\n"
+	    "(rolled back); 3 steady state broken (before: nothing injected; during:\n"
+	    "aborted); CMD's own non-zero exit code (128+N when it died of signal N,\n"
+	    "also when stopped at the duration cap); 3 the steady state did not hold\n"
+	    "after the rollback; 0 otherwise.\n"
+	    "\n"
+	    "Examples:\n"
+	    "  sudo faultline run examples/ci-smoke.yaml -- make integration-test\n"
+	    "  sudo faultline run --junit faults.xml examples/redis-latency.yaml\n",
+	    f);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -235,7 +243,18 @@ static int close_report(FILE *f, const char *path, int r)
 
 int fl_cmd_run(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_JUNIT, O_LEASE, O_GRACE, O_TCX, O_CLSACT };
+	enum {
+		O_JSON = 256,
+		O_JUNIT,
+		O_LEASE,
+		O_GRACE,
+		O_TCX,
+		O_CLSACT,
+		O_DETACH,
+		O_SOCKET,
+		O_URL,
+		O_TOKEN
+	};
 	static const struct option opts[] = {
 	    {"report-json", required_argument, NULL, O_JSON},
 	    {"junit", required_argument, NULL, O_JUNIT},
@@ -243,6 +262,10 @@ int fl_cmd_run(int argc, char **argv)
 	    {"grace", required_argument, NULL, O_GRACE},
 	    {"tcx", no_argument, NULL, O_TCX},
 	    {"clsact", no_argument, NULL, O_CLSACT},
+	    {"detach", no_argument, NULL, O_DETACH},
+	    {"socket", required_argument, NULL, O_SOCKET},
+	    {"url", required_argument, NULL, O_URL},
+	    {"token-file", required_argument, NULL, O_TOKEN},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -250,6 +273,8 @@ int fl_cmd_run(int argc, char **argv)
 	struct fl_run_opts ro = {.sz = sizeof(ro)};
 	struct progress prog = {0};
 	const char *json_path = NULL, *junit_path = NULL, *file;
+	const char *socket_path = NULL, *url = NULL, *token_file = NULL;
+	int detach = 0;
 	char **cmd = NULL;
 	int c, n_opts = argc, bad = 0, code;
 	struct fl_diags diags = {0};
@@ -301,6 +326,18 @@ int fl_cmd_run(int argc, char **argv)
 		case O_CLSACT:
 			ro.mode = FL_ATTACH_CLSACT;
 			break;
+		case O_DETACH:
+			detach = 1;
+			break;
+		case O_SOCKET:
+			socket_path = optarg;
+			break;
+		case O_URL:
+			url = optarg;
+			break;
+		case O_TOKEN:
+			token_file = optarg;
+			break;
 		case 'q':
 			prog.quiet = 1;
 			break;
@@ -321,6 +358,26 @@ int fl_cmd_run(int argc, char **argv)
 	file = argv[optind];
 	if (cmd && !cmd[0])
 		return usage_error("'--' but no command after it");
+	if (detach && cmd)
+		return usage_error("--detach: the daemon runs no command (expected no '-- CMD', or "
+				   "no --detach)");
+	if (!detach && (socket_path || url || token_file))
+		return usage_error("--socket, --url and --token-file go with --detach");
+	if (detach && (json_path || junit_path))
+		return usage_error("--detach: the daemon keeps the reports ('faultline status ID', "
+				   "GET /v1/experiments/ID/report)");
+	if (detach) {
+		/* checked here first, so the errors name this file */
+		if (fl_scenario_load(file, &s, &diags)) {
+			for (size_t k = 0; k < diags.n; k++)
+				fprintf(stderr, "%s\n",
+					fl_diag_format(&diags.v[k], file, buf, sizeof(buf)));
+			fl_diags_free(&diags);
+			return FL_EXIT_USAGE;
+		}
+		fl_scenario_free(s);
+		return fl_client_submit(file, socket_path, url, token_file, 0);
+	}
 
 	if (fl_scenario_load(file, &s, &diags)) {
 		for (size_t k = 0; k < diags.n; k++)
