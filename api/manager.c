@@ -23,6 +23,7 @@
 #include "faultline/report.h"
 #include "faultline/runner.h"
 #include "faultline/units.h"
+#include "scenarios/node.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -400,11 +401,11 @@ static void *exp_thread(void *arg)
 	return NULL;
 }
 
-/* The scenario's diagnostics as problem errors; 400 when they are all
- * syntax (no path), else 422. */
-static void diags_problem(const struct fl_diags *d, struct fl_problem *pb)
+/* The scenario's diagnostics as problem errors: 400 for a body that does
+ * not parse (syntax), 422 for one that parses but is no valid scenario. */
+static void diags_problem(const struct fl_diags *d, struct fl_problem *pb, bool syntax)
 {
-	bool schema = false;
+	bool schema = !syntax;
 
 	pb->errors = cJSON_CreateArray();
 	for (size_t k = 0; k < d->n; k++) {
@@ -415,7 +416,6 @@ static void diags_problem(const struct fl_diags *d, struct fl_problem *pb)
 		cJSON_AddNumberToObject(e, "col", d->v[k].col);
 		cJSON_AddStringToObject(e, "message", d->v[k].message);
 		cJSON_AddItemToArray(pb->errors, e);
-		schema |= d->v[k].path[0] != '\0';
 	}
 	if (schema)
 		fl_problem_set(pb, 422, "invalid-scenario", "the scenario is invalid",
@@ -449,10 +449,23 @@ static int load_posted(const char *text, size_t len, const char *type, struct fl
 	struct fl_error err = {0};
 	int r;
 
+	/* the syntax first: what does not parse is a bad request (400); what
+	 * parses but is no valid scenario is unprocessable (422) */
+	{
+		struct fl_snode *root = NULL;
+
+		r = fl_snode_parse(text, len, !strcmp(type, "json"), &root, &d);
+		fl_snode_free(root);
+		if (r || d.n) {
+			diags_problem(&d, pb, true);
+			fl_diags_free(&d);
+			return -EINVAL;
+		}
+	}
 	r = fl_scenario_load_buf(!strcmp(type, "json") ? "request.json" : "request.yaml", text, len,
 				 &s, &d);
 	if (r) {
-		diags_problem(&d, pb);
+		diags_problem(&d, pb, false);
 		fl_diags_free(&d);
 		return -EINVAL;
 	}
