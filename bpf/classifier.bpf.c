@@ -274,12 +274,18 @@ static __always_inline void fl_delay_meta(struct __sk_buff *ctx, struct fl_delay
 	}
 }
 
-static __always_inline int fl_delay_stalled(__u64 now)
+/* Has the owner's main thread begun to exit (bpf/watchdog.bpf.c)? */
+static __always_inline int fl_owner_dead(void)
 {
 	__u32 zero = 0;
 	__u64 *dead = bpf_map_lookup_elem(&fl_owner_exit, &zero);
 
-	if (dead && *dead)
+	return dead && *dead;
+}
+
+static __always_inline int fl_delay_stalled(__u64 now)
+{
+	if (fl_owner_dead())
 		return 1;
 	__u64 cons = bpf_ringbuf_query(&fl_delay_rb, BPF_RB_CONS_POS);
 	__u64 avail = bpf_ringbuf_query(&fl_delay_rb, BPF_RB_AVAIL_DATA);
@@ -428,7 +434,10 @@ static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 	if (!cnt || !st)
 		return FL_PASS;
 	now = bpf_ktime_get_ns();
-	if (now >= rule->until_ns) {
+	if (now >= rule->until_ns || fl_owner_dead()) {
+		/* past the deadline, or the process that owns the rule is
+		 * exiting (kill -9): its links go only once the kernel has torn
+		 * its memory down; the fault ends now, not then */
 		cnt->expired++;
 		return FL_PASS;
 	}

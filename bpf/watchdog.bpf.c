@@ -5,11 +5,12 @@
  * On kill -9 the kernel detaches faultline's tc links only when it closes
  * the process's files, after tearing its memory down: about 14 ms with a
  * delay line's ring buffer mapped. Meanwhile the classifier would go on
- * copying packets into a ring nobody reads. This raw tracepoint runs when a
- * task starts to exit; when the task is the injector's main thread it
- * stamps fl_owner_exit, which the classifier checks before delaying a
- * packet: from then on packets pass undelayed (measured: within 50 us of
- * the kill). The map is the classifier's own (bpf_map__reuse_fd).
+ * copying packets into a ring nobody reads, and dropping, corrupting,
+ * policing what its rules match. This raw tracepoint runs when a task
+ * starts to exit; when the task is the injector's main thread it stamps
+ * fl_owner_exit, which the classifier checks for every packet a rule
+ * matches: from then on they pass untouched (measured: within 50 us of the
+ * kill). The map is the classifier's own (bpf_map__reuse_fd).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -68,6 +68,8 @@ uint64_t fl_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void watchdog_start(struct fl_engine *e);
+
 int fl_engine__open(const struct fl_engine_opts *opts, struct fl_engine **out)
 {
 	struct fl_engine *e;
@@ -93,6 +95,10 @@ int fl_engine__open(const struct fl_engine_opts *opts, struct fl_engine **out)
 	if (e->rank > FL_RANK_MAX)
 		e->rank = FL_RANK_MAX;
 	e->skel->data->fl_rank = e->rank;
+	/* every rule fails open the moment this process starts to exit, not
+	 * only when the kernel gets to closing its links (bpf/watchdog.bpf.c);
+	 * without the watchdog (no CAP_PERFMON) the links still go then */
+	watchdog_start(e);
 	fl_engine__protect_port(e, 22);
 	*out = e;
 	return 0;
@@ -588,8 +594,6 @@ static int delay_prepare(struct fl_engine *e, const struct fl_rule_spec *s)
 			return r;
 		e->dists |= 1u << d;
 	}
-	if (!e->watch)
-		watchdog_start(e);
 	if ((s->dir_mask & FL_DIRMASK_INGRESS) && !e->reinject) {
 		struct fl_attachment *a = calloc(1, sizeof(*a));
 		int lo = (int)if_nametoindex("lo");

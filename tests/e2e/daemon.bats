@@ -432,3 +432,46 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"cannot reach faultlined"* ]]
 }
+
+@test "a_hung_daemon_stops_faulting_within_its_lease" {
+	start_daemon --lease 500ms
+	post_yaml /v1/experiments "$(scenario icmp 60s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
+	id=$(jq -r .id <<<"$BODY")
+	wait_state "$id" running
+	[ "$(ping_loss 3)" = 100 ]
+	kill -STOP "$DPID"
+	sleep 1
+	# frozen for twice its lease: the kernel ended the fault by itself
+	[ "$(ping_loss 5)" = 0 ]
+	kill -CONT "$DPID"
+	# awake again, the daemon sees the lapsed lease and rolls back
+	for i in $(seq 1 50); do
+		api GET "/v1/experiments/$id"
+		[ "$(jq -r .state <<<"$BODY")" != running ] && break
+		sleep 0.1
+	done
+	[ "$(jq -r .state <<<"$BODY")" = failed ]
+	[[ "$(jq -r .reason <<<"$BODY")" == *"lease lapsed"* ]]
+	[ "$(ping_loss 3)" = 0 ]
+}
+
+@test "history_and_schedules_survive_a_restart" {
+	start_daemon
+	scenario short 1s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}' >"$BATS_TEST_TMPDIR/s.yaml"
+	post_yaml /v1/experiments "$(cat "$BATS_TEST_TMPDIR/s.yaml")"
+	id=$(jq -r .id <<<"$BODY")
+	wait_state "$id" completed
+	post_yaml /v1/schedules "$(printf 'version: 1\nname: nightly\nduration: 1s\nschedule: "0 3 * * *"\ntargets:\n  t: {dev: va, protocol: icmp}\nfaults:\n  - {target: t, loss: 1%%}\n')"
+	[ "$CODE" = 201 ]
+	sid=$(jq -r .id <<<"$BODY")
+	next=$(jq -r .next_run <<<"$BODY")
+	kill "$DPID"
+	wait "$DPID" || true
+	start_daemon
+	api GET "/v1/experiments/$id"
+	[ "$CODE" = 200 ] && [ "$(jq -r .state <<<"$BODY")" = completed ]
+	api GET "/v1/experiments/$id/report"
+	[ "$CODE" = 200 ] && [ "$(jq -r .verdict <<<"$BODY")" = passed ]
+	api GET "/v1/schedules/$sid"
+	[ "$CODE" = 200 ] && [ "$(jq -r .next_run <<<"$BODY")" = "$next" ]
+}
