@@ -238,6 +238,11 @@ static cJSON *row_json(const struct fl_store_experiment *e)
 	add_str(o, "schedule_id", e->schedule_id[0] ? e->schedule_id : NULL);
 	if (e->steps_json)
 		steps = cJSON_Parse(e->steps_json);
+	/* stored while it ran, and the daemon died: a step live then is over */
+	for (cJSON *st = steps ? steps->child : NULL; st; st = st->next)
+		if (e->state && strcmp(e->state, "pending") && strcmp(e->state, "running") &&
+		    !strcmp(cJSON_GetStringValue(cJSON_GetObjectItem(st, "state")) ?: "", "live"))
+			cJSON_ReplaceItemInObject(st, "state", cJSON_CreateString("done"));
 	cJSON_AddItemToObject(o, "steps", steps ? steps : cJSON_CreateArray());
 	return o;
 }
@@ -296,10 +301,12 @@ static void on_event(void *ctx, const struct fl_run_event *ev)
 	case FL_RUN_EV_STEP_START:
 		x->steps[ev->index].state = 1;
 		snapshot(x, ev->run);
+		exp_persist(m, x); /* what a restart after kill -9 will show */
 		break;
 	case FL_RUN_EV_STEP_END:
 		snapshot(x, ev->run);
 		x->steps[ev->index].state = 2;
+		exp_persist(m, x);
 		break;
 	case FL_RUN_EV_TICK:
 		snapshot(x, ev->run);

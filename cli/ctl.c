@@ -164,6 +164,17 @@ static int request(struct ctl *c, const char *method, const char *path, const ch
 	return 0;
 }
 
+/* "PREFIX" followed by value percent-encoded (an id or a query value from
+ * the command line goes into the URL as data, never as path or query
+ * syntax). */
+static void url_with(char *dst, size_t len, const char *prefix, const char *value)
+{
+	char *v = curl_easy_escape(NULL, value, 0);
+
+	snprintf(dst, len, "%s%s", prefix, v ? v : "");
+	curl_free(v);
+}
+
 /* Print a problem+json answer; returns the exit code for its status. */
 static int problem(long status, const char *text, const char *file)
 {
@@ -283,7 +294,7 @@ static int parse(const char *cmd, const char *help, int argc, char **argv, struc
 
 	opterr = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case O_SOCKET:
 			o->socket = optarg;
@@ -347,8 +358,14 @@ int fl_cmd_ls(int argc, char **argv)
 	r = ctl_setup(&c, o.socket, o.url, o.token_file);
 	if (r)
 		return r;
-	snprintf(path, sizeof(path), "/v1/experiments?limit=%s%s%s", o.limit ? o.limit : "100",
-		 o.state ? "&state=" : "", o.state ? o.state : "");
+	{
+		char lim[96], st[160] = "";
+
+		url_with(lim, sizeof(lim), "?limit=", o.limit ? o.limit : "100");
+		if (o.state)
+			url_with(st, sizeof(st), "&state=", o.state);
+		snprintf(path, sizeof(path), "/v1/experiments%s%s", lim, st);
+	}
 	r = request(&c, "GET", path, NULL, 0, NULL, 30, &status, &out);
 	ctl_free(&c);
 	if (r)
@@ -367,7 +384,7 @@ int fl_cmd_ls(int argc, char **argv)
 	free(out);
 	printf("%-16s %-20s %-10s %-25s %-8s %s\n", "ID", "NAME", "STATE", "STARTED", "VERDICT",
 	       "REASON");
-	for (const cJSON *e = doc ? cJSON_GetObjectItem(doc, "experiments")->child : NULL; e;
+	for (const cJSON *e = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "experiments"), 0); e;
 	     e = e->next) {
 		char reason[48];
 
@@ -400,7 +417,7 @@ int fl_cmd_status(int argc, char **argv)
 	r = ctl_setup(&c, o.socket, o.url, o.token_file);
 	if (r)
 		return r;
-	snprintf(path, sizeof(path), "/v1/experiments/%s", argv[optind]);
+	url_with(path, sizeof(path), "/v1/experiments/", argv[optind]);
 	for (;;) {
 		const char *state;
 
@@ -433,6 +450,8 @@ int fl_cmd_status(int argc, char **argv)
 	free(out);
 	if (o.wait && doc && cJSON_IsNumber(cJSON_GetObjectItem(doc, "exit_code")))
 		r = (int)cJSON_GetObjectItem(doc, "exit_code")->valuedouble;
+	else if (o.wait)
+		r = FL_EXIT_INJECT; /* ended with no exit code: the daemon restarted */
 	cJSON_Delete(doc);
 	return r;
 }
@@ -443,7 +462,7 @@ static int stop_one(struct ctl *c, const char *id, int json)
 	long status;
 	int r;
 
-	snprintf(path, sizeof(path), "/v1/experiments/%s", id);
+	url_with(path, sizeof(path), "/v1/experiments/", id);
 	r = request(c, "DELETE", path, NULL, 0, NULL, 120, &status, &out);
 	if (r)
 		return r;
@@ -475,7 +494,9 @@ int fl_cmd_stop(int argc, char **argv)
 	if (r)
 		return done_parse(r);
 	if (o.all == (optind < argc))
-		return usage_err("stop", "%s", "expected experiment IDs or --all, not both");
+		return usage_err("stop", "%s",
+				 o.all ? "expected experiment IDs or --all, not both"
+				       : "expected experiment IDs or --all");
 	r = ctl_setup(&c, o.socket, o.url, o.token_file);
 	if (r)
 		return r;
@@ -498,8 +519,8 @@ int fl_cmd_stop(int argc, char **argv)
 			if (!doc)
 				worst = problem(status, out, NULL);
 			free(out);
-			for (const cJSON *e = doc ? cJSON_GetObjectItem(doc, "experiments")->child
-						  : NULL;
+			for (const cJSON *e =
+				 cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "experiments"), 0);
 			     e; e = e->next) {
 				r = stop_one(&c, str(e, "id"), o.json);
 				/* one that ended meanwhile is no failure of the halt */
@@ -686,8 +707,8 @@ int fl_cmd_schedule(int argc, char **argv)
 
 			printf("%-16s %-20s %-16s %-25s %5s %7s\n", "ID", "NAME", "SCHEDULE",
 			       "NEXT RUN", "RUNS", "SKIPPED");
-			for (const cJSON *s = doc ? cJSON_GetObjectItem(doc, "schedules")->child
-						  : NULL;
+			for (const cJSON *s =
+				 cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "schedules"), 0);
 			     s; s = s->next)
 				printf("%-16s %-20.20s %-16.16s %-25s %5.0f %7.0f\n", str(s, "id"),
 				       str(s, "name"), str(s, "schedule"), str(s, "next_run"),
@@ -706,7 +727,7 @@ int fl_cmd_schedule(int argc, char **argv)
 			long status;
 			int e;
 
-			snprintf(path, sizeof(path), "/v1/schedules/%s", argv[i]);
+			url_with(path, sizeof(path), "/v1/schedules/", argv[i]);
 			e = request(&c, "DELETE", path, NULL, 0, NULL, 30, &status, &out);
 			if (!e && status != 204)
 				e = problem(status, out, NULL);

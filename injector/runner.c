@@ -1004,6 +1004,22 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 
 	/* 2. the hypothesis, before anything is touched */
 	failed = probe_all_once(r, FL_PHASE_BEFORE);
+	if (!failed && r->o.stop && *r->o.stop) {
+		/* stopped while the hypothesis was checked: nothing goes live */
+		sig = *r->o.stop;
+		set_reason(r, "%s before anything was applied",
+			   sig == FL_RUN_STOP_REQUESTED ? "stopped on request" : "interrupted");
+		r->end = sig == FL_RUN_STOP_REQUESTED ? FL_RUN_END_STOPPED : FL_RUN_END_SIGNAL;
+		r->end_signal = sig;
+		r->exit_code = FL_RUN_EXIT_INTERRUPT;
+		r->rollback_detail = strdup("nothing was applied");
+		r->rep.rollback.ok = true;
+		r->rep.rollback.detail = r->rollback_detail;
+		finish_report(r, FL_VERDICT_ABORTED);
+		pthread_sigmask(SIG_SETMASK, &orig, NULL);
+		*out = r;
+		return 0;
+	}
 	if (failed) {
 		set_reason(r,
 			   "the steady state did not hold before injection (probe %s: %s); "
