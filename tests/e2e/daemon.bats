@@ -93,6 +93,11 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 		'{"version":1,"name":"udp","duration":"30s","targets":{"u":{"dev":"va","protocol":"udp","port":7777}},"faults":[{"target":"u","loss":"10%"}]}'
 	[ "$CODE" = 201 ]
 	id2=$(jq -r .id <<<"$BODY")
+	wait_state "$id2" running
+	# two experiments, one program on the hook: untargeted packets pay once
+	links=$(grep -l 'link_type:[[:space:]]*tcx' /proc/"$DPID"/fdinfo/* 2>/dev/null | wc -l)
+	echo "# tcx links of the daemon with two experiments on va egress: $links"
+	[ "$links" -eq 1 ]
 
 	api GET '/v1/experiments?state=running'
 	[ "$(jq '.experiments | length' <<<"$BODY")" -eq 2 ]
@@ -219,7 +224,7 @@ EOF
 	api GET /v1/experiments
 	after=$(jq '.experiments | length' <<<"$BODY")
 	[ "$after" -eq "$before" ]
-	[ "$(bpftool prog show | grep -c 'name fl_egress')" -eq 0 ] || pgrep -x faultline >/dev/null
+	[ "$(grep -l 'link_type:[[:space:]]*tcx' /proc/"$DPID"/fdinfo/* 2>/dev/null | wc -l)" -eq 0 ]
 }
 
 @test "tcp_needs_the_bearer_token" {
