@@ -432,7 +432,8 @@ static void diags_problem(const struct fl_diags *d, struct fl_problem *pb, bool 
 			       d->n ? d->v[0].message : "syntax error");
 }
 
-static void error_problem(const struct fl_error *err, struct fl_problem *pb)
+static void error_problem_titled(const struct fl_error *err, struct fl_problem *pb,
+				 const char *title)
 {
 	cJSON *e = cJSON_CreateObject();
 
@@ -442,8 +443,12 @@ static void error_problem(const struct fl_error *err, struct fl_problem *pb)
 	cJSON_AddNumberToObject(e, "col", err->col);
 	cJSON_AddStringToObject(e, "message", err->msg);
 	cJSON_AddItemToArray(pb->errors, e);
-	fl_problem_set(pb, 422, "invalid-scenario", "the scenario cannot run here", "%s: %s",
-		       err->field, err->msg);
+	fl_problem_set(pb, 422, "invalid-scenario", title, "%s: %s", err->field, err->msg);
+}
+
+static void error_problem(const struct fl_error *err, struct fl_problem *pb)
+{
+	error_problem_titled(err, pb, "the scenario cannot run here");
 }
 
 /* Load, check and compile a posted scenario. */
@@ -850,7 +855,8 @@ cJSON *fl_mgr_schedule_create(struct fl_mgr *m, const char *text, size_t len, co
 		snprintf(err.msg, sizeof(err.msg),
 			 "a schedule needs a schedule: key (expected 5 cron fields or "
 			 "\"@every DURATION\")");
-		error_problem(&err, pb);
+		err.line = err.col = 1; /* the mapping that lacks it */
+		error_problem_titled(&err, pb, "the scenario is invalid");
 		fl_scenario_free(s);
 		return NULL;
 	}

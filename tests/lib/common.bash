@@ -295,10 +295,10 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 assert_no_residue_when_alone() {
 	local i max=$((${1:-30} * 5))
 	for i in $(seq 1 "$max"); do
-		if ! pgrep -x faultline >/dev/null; then
+		if ! pgrep -x "faultlined?" >/dev/null; then
 			assert_no_residue && return 0
 			# still alone: the residue is ours
-			pgrep -x faultline >/dev/null || return 1
+			pgrep -x "faultlined?" >/dev/null || return 1
 		fi
 		sleep 0.2
 	done
