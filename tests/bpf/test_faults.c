@@ -567,74 +567,6 @@ static void same_seed_gives_the_same_decisions(void **state)
 	assert_true(same < 300); /* 200 expected by chance */
 }
 
-/* One egress run of prog_fd with ctx.mark = mark_in: the verdict; the mark
- * after the run into *mark_out. */
-static uint32_t run_marked(int prog_fd, struct pkt *p, uint32_t mark_in, uint32_t *mark_out)
-{
-	struct __sk_buff ctx = {.mark = mark_in};
-	DECLARE_LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = p->b, .data_size_in = p->len,
-			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx), .ctx_out = &ctx,
-			    .ctx_size_out = sizeof(ctx));
-
-	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &o), 0);
-	*mark_out = ctx.mark;
-	return o.retval;
-}
-
-/* Stacked classifiers (faultline/rule.h FL_RANK_*): a frame re-emitted by
- * the classifier of rank r (its dup or delay mark carries r) passes every
- * classifier of rank <= r untouched, mark and all, and is classified like
- * any packet by those above; rank bits alone mean nothing. */
-static void re_emitted_frames_pass_up_to_the_emitters_rank(void **state)
-{
-	struct fl_engine_opts o2 = {.sz = sizeof(o2), .rank = 2, .no_delay_line = 1};
-	struct fl_engine_opts o40 = {.sz = sizeof(o40), .rank = 40, .no_delay_line = 1};
-	struct fl_engine *e2 = NULL, *e31 = NULL;
-	const uint32_t bits[] = {FL_DUP_MARK, FL_DELAY_MARK};
-	struct fl_rule_spec s = drop_all(FL_DIRMASK_EGRESS);
-	struct fl_counters c;
-	uint32_t out;
-	struct pkt p;
-	int id2, id31;
-
-	(void)state;
-	add(s); /* E: rank 1 (the default) */
-	assert_int_equal(fl_engine__open(&o2, &e2), 0);
-	assert_int_equal(fl_engine__add_rule(e2, &s, fl_now_ns(), 60000000000ull, &id2), 0);
-	assert_int_equal(fl_engine__open(&o40, &e31), 0); /* clamped to FL_RANK_MAX */
-	assert_int_equal(fl_engine__add_rule(e31, &s, fl_now_ns(), 60000000000ull, &id31), 0);
-	v4(&p, 17, "10.0.0.1", 1, "10.0.0.2", 7777);
-	for (int b = 0; b < 2; b++)
-		for (uint32_t r = 0; r <= 3; r++) {
-			uint32_t m = bits[b] | (r << FL_RANK_SHIFT) | 0x42;
-			int e1 = fl_engine__prog_fd(E, FL_DIR_EGRESS);
-			int f2 = fl_engine__prog_fd(e2, FL_DIR_EGRESS);
-
-			assert_int_equal(run_marked(e1, &p, m, &out), r >= 1 ? PASS : DROP);
-			if (r >= 1)
-				assert_int_equal(out, m);
-			assert_int_equal(run_marked(f2, &p, m, &out), r >= 2 ? PASS : DROP);
-			if (r >= 2)
-				assert_int_equal(out, m);
-		}
-	/* rank FL_RANK_MAX: only a frame of rank FL_RANK_MAX passes it */
-	assert_int_equal(run_marked(fl_engine__prog_fd(e31, FL_DIR_EGRESS), &p,
-				    FL_DELAY_MARK | ((uint32_t)FL_RANK_MAX << FL_RANK_SHIFT), &out),
-			 PASS);
-	assert_int_equal(run_marked(fl_engine__prog_fd(e31, FL_DIR_EGRESS), &p,
-				    FL_DELAY_MARK | ((uint32_t)(FL_RANK_MAX - 1) << FL_RANK_SHIFT),
-				    &out),
-			 DROP);
-	/* rank bits without a dup or delay bit: an ordinary packet */
-	assert_int_equal(
-	    run_marked(fl_engine__prog_fd(e2, FL_DIR_EGRESS), &p, 3u << FL_RANK_SHIFT, &out), DROP);
-	/* passing is not counting: rank 2 counted only the frames it dropped */
-	assert_int_equal(fl_engine__counters(e2, id2, &c), 0);
-	assert_int_equal(c.dropped, 2 * 2 + 1);
-	fl_engine__close(e2);
-	fl_engine__close(e31);
-}
-
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -659,7 +591,6 @@ int main(void)
 	    T(same_seed_gives_the_same_decisions),
 	    T(delay_sinks_the_frame_and_resends_it_after_the_delay),
 	    T(delay_rule_past_its_deadline_passes_undelayed),
-	    T(re_emitted_frames_pass_up_to_the_emitters_rank),
 	};
 
 	return cmocka_run_group_tests_name("faults", tests, NULL, NULL);
