@@ -1144,19 +1144,46 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
+/* The per-step families: one sample per experiment, step (and action);
+ * entries of one family follow each other, its HELP goes once. */
+static const struct step_family {
+	const char *name, *type, *help;
+	size_t off;	    /* of a uint64_t in struct step_snap */
+	double scale;	    /* 0: an integer; else printed as value / scale */
+	const char *action; /* the action label, or NULL */
+} step_families[] = {
+#define C(field) offsetof(struct step_snap, c.field)
+    {"faultline_fault_matched_packets_total", "counter", "Packets a fault step's rule matched.",
+     C(matched), 0, NULL},
+    {"faultline_fault_matched_bytes_total", "counter",
+     "Bytes of the packets a fault step's rule matched.", C(bytes), 0, NULL},
+#define ACTED(a)                                                                                   \
+	{                                                                                          \
+		"faultline_fault_acted_packets_total", "counter",                                  \
+		    "Packets a fault step acted on, by action.", C(a), 0, #a                       \
+	}
+    ACTED(dropped),
+    ACTED(rate_dropped),
+    ACTED(corrupted),
+    ACTED(duplicated),
+    ACTED(delayed),
+    ACTED(reordered),
+#undef ACTED
+#undef C
+    {"faultline_delay_line_held", "gauge", "Frames the delay line holds for a step.",
+     offsetof(struct step_snap, d.held), 0, NULL},
+    {"faultline_delay_line_late_max_seconds", "gauge",
+     "The latest a delayed frame of a step left after its due time.",
+     offsetof(struct step_snap, d.late_max_ns), 1e9, NULL},
+};
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
 char *fl_mgr_metrics(struct fl_mgr *m)
 {
-	static const struct {
-		const char *name;
-		size_t off;
-	} acts[] = {
-	    {"dropped", offsetof(struct fl_counters, dropped)},
-	    {"rate_dropped", offsetof(struct fl_counters, rate_dropped)},
-	    {"corrupted", offsetof(struct fl_counters, corrupted)},
-	    {"duplicated", offsetof(struct fl_counters, duplicated)},
-	    {"delayed", offsetof(struct fl_counters, delayed)},
-	    {"reordered", offsetof(struct fl_counters, reordered)},
-	};
 	uint64_t counts[5] = {0};
 	char *buf = NULL;
 	size_t len = 0;
@@ -1165,74 +1192,38 @@ char *fl_mgr_metrics(struct fl_mgr *m)
 	if (!f)
 		return NULL;
 	fl_store_experiment_counts(m->o.store, counts);
-	fputs("# HELP faultline_build_info The faultline version this daemon runs.\n"
-	      "# TYPE faultline_build_info gauge\n",
-	      f);
+	family(f, "faultline_build_info", "gauge", "The faultline version this daemon runs.");
 	fprintf(f, "faultline_build_info{version=\"%s\"} 1\n", FL_VERSION);
-	fputs("# HELP faultline_experiments Experiments known to the store, by state.\n"
-	      "# TYPE faultline_experiments gauge\n",
-	      f);
+	family(f, "faultline_experiments", "gauge", "Experiments known to the store, by state.");
 	for (int i = 0; i < 5; i++)
 		fprintf(f, "faultline_experiments{state=\"%s\"} %llu\n", state_names[i],
 			(unsigned long long)counts[i]);
 
 	pthread_mutex_lock(&m->mu);
-	fputs("# HELP faultline_schedules Schedules that fire.\n"
-	      "# TYPE faultline_schedules gauge\n",
-	      f);
+	family(f, "faultline_schedules", "gauge", "Schedules that fire.");
 	fprintf(f, "faultline_schedules %zu\n", m->n_sch);
+	for (size_t fi = 0; fi < sizeof(step_families) / sizeof(step_families[0]); fi++) {
+		const struct step_family *fam = &step_families[fi];
 
-#define FAMILY(nm, type, help) fputs("# HELP " nm " " help "\n# TYPE " nm " " type "\n", f)
-#define LABELS(x, i)                                                                               \
-	do {                                                                                       \
-		fprintf(f, "{experiment=\"%s\",name=\"", (x)->id);                                 \
-		esc(f, (x)->s->name);                                                              \
-		fprintf(f, "\",step=\"%zu\"", (size_t)(i));                                        \
-	} while (0)
-	FAMILY("faultline_fault_matched_packets_total", "counter",
-	       "Packets a fault step's rule matched.");
-	for (size_t k = 0; k < m->n; k++)
-		for (size_t i = 0; i < m->v[k]->s->n_faults; i++) {
-			fputs("faultline_fault_matched_packets_total", f);
-			LABELS(m->v[k], i);
-			fprintf(f, "} %llu\n", (unsigned long long)m->v[k]->steps[i].c.matched);
-		}
-	FAMILY("faultline_fault_matched_bytes_total", "counter",
-	       "Bytes of the packets a fault step's rule matched.");
-	for (size_t k = 0; k < m->n; k++)
-		for (size_t i = 0; i < m->v[k]->s->n_faults; i++) {
-			fputs("faultline_fault_matched_bytes_total", f);
-			LABELS(m->v[k], i);
-			fprintf(f, "} %llu\n", (unsigned long long)m->v[k]->steps[i].c.bytes);
-		}
-	FAMILY("faultline_fault_acted_packets_total", "counter",
-	       "Packets a fault step acted on, by action.");
-	for (size_t k = 0; k < m->n; k++)
-		for (size_t i = 0; i < m->v[k]->s->n_faults; i++)
-			for (size_t a = 0; a < sizeof(acts) / sizeof(acts[0]); a++) {
-				const char *c = (const char *)&m->v[k]->steps[i].c;
+		if (!fi || strcmp(fam->name, step_families[fi - 1].name))
+			family(f, fam->name, fam->type, fam->help);
+		for (size_t k = 0; k < m->n; k++)
+			for (size_t i = 0; i < m->v[k]->s->n_faults; i++) {
+				uint64_t v = *(const uint64_t *)((const char *)&m->v[k]->steps[i] +
+								 fam->off);
 
-				fputs("faultline_fault_acted_packets_total", f);
-				LABELS(m->v[k], i);
-				fprintf(f, ",action=\"%s\"} %llu\n", acts[a].name,
-					(unsigned long long)*(const uint64_t *)(c + acts[a].off));
+				fprintf(f, "%s{experiment=\"%s\",name=\"", fam->name, m->v[k]->id);
+				esc(f, m->v[k]->s->name);
+				fprintf(f, "\",step=\"%zu\"", i);
+				if (fam->action)
+					fprintf(f, ",action=\"%s\"", fam->action);
+				if (fam->scale)
+					fprintf(f, "} %.9f\n", (double)v / fam->scale);
+				else
+					fprintf(f, "} %llu\n", (unsigned long long)v);
 			}
-	FAMILY("faultline_delay_line_held", "gauge", "Frames the delay line holds for a step.");
-	for (size_t k = 0; k < m->n; k++)
-		for (size_t i = 0; i < m->v[k]->s->n_faults; i++) {
-			fputs("faultline_delay_line_held", f);
-			LABELS(m->v[k], i);
-			fprintf(f, "} %llu\n", (unsigned long long)m->v[k]->steps[i].d.held);
-		}
-	FAMILY("faultline_delay_line_late_max_seconds", "gauge",
-	       "The latest a delayed frame of a step left after its due time.");
-	for (size_t k = 0; k < m->n; k++)
-		for (size_t i = 0; i < m->v[k]->s->n_faults; i++) {
-			fputs("faultline_delay_line_late_max_seconds", f);
-			LABELS(m->v[k], i);
-			fprintf(f, "} %.9f\n", (double)m->v[k]->steps[i].d.late_max_ns / 1e9);
-		}
-	FAMILY("faultline_probe_runs_total", "counter", "Steady-state probe runs, by result.");
+	}
+	family(f, "faultline_probe_runs_total", "counter", "Steady-state probe runs, by result.");
 	for (size_t k = 0; k < m->n; k++)
 		for (size_t i = 0; i < m->v[k]->s->n_probes; i++)
 			for (int ok = 1; ok >= 0; ok--) {
@@ -1243,7 +1234,7 @@ char *fl_mgr_metrics(struct fl_mgr *m)
 					(unsigned long long)(ok ? m->v[k]->probes[i].ok
 								: m->v[k]->probes[i].failed));
 			}
-	FAMILY("faultline_probe_last_duration_seconds", "gauge",
+	family(f, "faultline_probe_last_duration_seconds", "gauge",
 	       "How long the last run of a probe took.");
 	for (size_t k = 0; k < m->n; k++)
 		for (size_t i = 0; i < m->v[k]->s->n_probes; i++) {
@@ -1253,8 +1244,6 @@ char *fl_mgr_metrics(struct fl_mgr *m)
 			esc(f, m->v[k]->s->probes[i].name);
 			fprintf(f, "\"} %.6f\n", (double)m->v[k]->probes[i].last_duration_ns / 1e9);
 		}
-#undef FAMILY
-#undef LABELS
 	pthread_mutex_unlock(&m->mu);
 	fclose(f);
 	return buf;

@@ -78,28 +78,36 @@ static enum MHD_Result send_text(struct MHD_Connection *c, unsigned status, cons
 	return ret;
 }
 
+/* o as text with a final newline; o is freed. */
+static char *json_text(cJSON *o)
+{
+	char *text = cJSON_Print(o), *nl;
+	size_t n;
+
+	cJSON_Delete(o);
+	if (!text)
+		return NULL;
+	n = strlen(text);
+	nl = realloc(text, n + 2);
+	if (!nl)
+		return text;
+	nl[n] = '\n';
+	nl[n + 1] = '\0';
+	return nl;
+}
+
 static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cJSON *o,
 				 const char *hname, const char *hvalue)
 {
-	char *text = cJSON_Print(o);
-	size_t n = text ? strlen(text) : 0;
-	char *nl = text ? realloc(text, n + 2) : NULL;
-
-	cJSON_Delete(o);
-	if (nl) {
-		nl[n] = '\n';
-		nl[n + 1] = '\0';
-		text = nl;
-	}
-	return send_text(c, status, "application/json", text, hname, hvalue);
+	return send_text(c, status, "application/json", json_text(o), hname, hvalue);
 }
 
-static enum MHD_Result send_problem(struct MHD_Connection *c, struct fl_problem *p)
+/* p as application/problem+json (p is cleared), with one extra header. */
+static enum MHD_Result send_problem_hdr(struct MHD_Connection *c, struct fl_problem *p,
+					const char *hname, const char *hvalue)
 {
 	cJSON *o = cJSON_CreateObject();
 	char type[96];
-	char *text, *nl;
-	size_t n;
 	enum MHD_Result ret;
 
 	snprintf(type, sizeof(type), "urn:faultline:problem:%s", p->type ? p->type : "internal");
@@ -113,23 +121,17 @@ static enum MHD_Result send_problem(struct MHD_Connection *c, struct fl_problem 
 	}
 	if (p->holder[0])
 		cJSON_AddStringToObject(o, "holder", p->holder);
-	text = cJSON_Print(o);
-	cJSON_Delete(o);
-	n = text ? strlen(text) : 0;
-	nl = text ? realloc(text, n + 2) : NULL;
-	if (nl) {
-		nl[n] = '\n';
-		nl[n + 1] = '\0';
-		text = nl;
-	}
-	if (p->status == 401)
-		ret = send_text(c, 401, "application/problem+json", text, "WWW-Authenticate",
-				"Bearer realm=\"faultlined\"");
-	else
-		ret =
-		    send_text(c, (unsigned)p->status, "application/problem+json", text, NULL, NULL);
+	ret = send_text(c, (unsigned)p->status, "application/problem+json", json_text(o), hname,
+			hvalue);
 	fl_problem_clear(p);
 	return ret;
+}
+
+static enum MHD_Result send_problem(struct MHD_Connection *c, struct fl_problem *p)
+{
+	if (p->status == 401)
+		return send_problem_hdr(c, p, "WWW-Authenticate", "Bearer realm=\"faultlined\"");
+	return send_problem_hdr(c, p, NULL, NULL);
 }
 
 static enum MHD_Result problem(struct MHD_Connection *c, int status, const char *type,
@@ -153,21 +155,10 @@ static enum MHD_Result problem(struct MHD_Connection *c, int status, const char 
 static enum MHD_Result not_allowed(struct MHD_Connection *c, const char *method, const char *allow)
 {
 	struct fl_problem p = {0};
-	cJSON *o;
-	char *text;
 
-	p.status = 405;
-	p.type = "method-not-allowed";
-	snprintf(p.title, sizeof(p.title), "method not allowed");
-	snprintf(p.detail, sizeof(p.detail), "%s is not allowed here (expected %s)", method, allow);
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "type", "urn:faultline:problem:method-not-allowed");
-	cJSON_AddStringToObject(o, "title", p.title);
-	cJSON_AddNumberToObject(o, "status", 405);
-	cJSON_AddStringToObject(o, "detail", p.detail);
-	text = cJSON_Print(o);
-	cJSON_Delete(o);
-	return send_text(c, 405, "application/problem+json", text, "Allow", allow);
+	fl_problem_set(&p, 405, "method-not-allowed", "method not allowed",
+		       "%s is not allowed here (expected %s)", method, allow);
+	return send_problem_hdr(c, &p, "Allow", allow);
 }
 
 /* ------------------------------------------------------------------ */

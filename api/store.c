@@ -494,6 +494,74 @@ void fl_store_new_id(const char *prefix, char *buf, size_t len)
 
 /* ---- experiments ------------------------------------------------------------ */
 
+/* Reads the current row of s into an item (fl_store_experiment or
+ * fl_store_schedule); on failure frees what it read and returns -errno. */
+typedef int (*row_reader)(sqlite3_stmt *s, void *item);
+
+/* The row of statement which for id, into out; takes mu. */
+static int get_one(struct fl_store *st, enum stmt_id which, const char *id, row_reader read,
+		   void *out)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = SQLITE_OK, err;
+
+	pthread_mutex_lock(&st->mu);
+	err = stmt_get(st, which, &s);
+	if (err)
+		goto out;
+	bind_text(s, 1, id, &rc);
+	if (rc != SQLITE_OK) {
+		err = map_rc(rc);
+		goto out;
+	}
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		err = read(s, out);
+	else
+		err = rc == SQLITE_DONE ? -ENOENT : map_rc(rc);
+out:
+	stmt_done(s);
+	pthread_mutex_unlock(&st->mu);
+	return err;
+}
+
+/* Every row of s (bound, under mu) into a malloc'd array of items of size
+ * sz, at most limit (0: no limit); *out and *n hold what was read even on
+ * failure, for the caller to free. */
+static int read_rows(sqlite3_stmt *s, size_t sz, size_t limit, row_reader read, void **out,
+		     size_t *n)
+{
+	size_t len = 0, cap = 0;
+	char *v = NULL;
+	int rc, err = 0;
+
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (len == cap) {
+			size_t ncap = cap ? 2 * cap : 16;
+			char *nv;
+
+			if (limit && ncap > limit)
+				ncap = limit;
+			nv = realloc(v, ncap * sz);
+			if (!nv) {
+				err = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		err = read(s, v + len * sz);
+		if (err)
+			break;
+		len++;
+	}
+	if (!err && rc != SQLITE_DONE)
+		err = map_rc(rc);
+	*out = v;
+	*n = len;
+	return err;
+}
+
 void fl_store_experiment_clear(struct fl_store_experiment *e)
 {
 	if (!e)
@@ -511,8 +579,9 @@ void fl_store_experiment_clear(struct fl_store_experiment *e)
 }
 
 /* a row in EXP_COLS order into *e (zeroed first; cleared on error) */
-static int read_experiment(sqlite3_stmt *s, struct fl_store_experiment *e)
+static int read_experiment(sqlite3_stmt *s, void *item)
 {
+	struct fl_store_experiment *e = item;
 	int err;
 
 	memset(e, 0, sizeof(*e));
@@ -619,9 +688,6 @@ out:
 
 int fl_store_experiment_get(struct fl_store *st, const char *id, struct fl_store_experiment *out)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = SQLITE_OK, err;
-
 	if (!out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
@@ -629,24 +695,7 @@ int fl_store_experiment_get(struct fl_store *st, const char *id, struct fl_store
 		return -EINVAL;
 	if (!id_ok(id))
 		return -ENOENT;
-	pthread_mutex_lock(&st->mu);
-	err = stmt_get(st, EXP_GET, &s);
-	if (err)
-		goto out;
-	bind_text(s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		err = map_rc(rc);
-		goto out;
-	}
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		err = read_experiment(s, out);
-	else
-		err = rc == SQLITE_DONE ? -ENOENT : map_rc(rc);
-out:
-	stmt_done(s);
-	pthread_mutex_unlock(&st->mu);
-	return err;
+	return get_one(st, EXP_GET, id, read_experiment, out);
 }
 
 void fl_store_experiment_list_free(struct fl_store_experiment *v, size_t n)
@@ -662,7 +711,8 @@ int fl_store_experiment_list(struct fl_store *st, const char *state, const char 
 			     size_t limit, struct fl_store_experiment **out, size_t *n)
 {
 	struct fl_store_experiment *v = NULL;
-	size_t len = 0, cap = 0;
+	void *items = NULL;
+	size_t len = 0;
 	sqlite3_stmt *s = NULL;
 	enum stmt_id which;
 	int rc = SQLITE_OK, err;
@@ -695,27 +745,8 @@ int fl_store_experiment_list(struct fl_store *st, const char *state, const char 
 		err = map_rc(rc);
 		goto out;
 	}
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? 2 * cap : 16;
-			struct fl_store_experiment *nv;
-
-			if (ncap > limit)
-				ncap = limit;
-			nv = realloc(v, ncap * sizeof(*v));
-			if (!nv) {
-				err = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		err = read_experiment(s, &v[len]);
-		if (err)
-			goto out;
-		len++;
-	}
-	err = rc == SQLITE_DONE ? 0 : map_rc(rc);
+	err = read_rows(s, sizeof(*v), limit, read_experiment, &items, &len);
+	v = items;
 out:
 	stmt_done(s);
 	pthread_mutex_unlock(&st->mu);
@@ -793,8 +824,9 @@ void fl_store_schedule_clear(struct fl_store_schedule *sc)
 }
 
 /* a row in SCH_COLS order into *sc (zeroed first; cleared on error) */
-static int read_schedule(sqlite3_stmt *s, struct fl_store_schedule *sc)
+static int read_schedule(sqlite3_stmt *s, void *item)
 {
+	struct fl_store_schedule *sc = item;
 	int err;
 
 	memset(sc, 0, sizeof(*sc));
@@ -848,9 +880,6 @@ out:
 
 int fl_store_schedule_get(struct fl_store *st, const char *id, struct fl_store_schedule *out)
 {
-	sqlite3_stmt *s = NULL;
-	int rc = SQLITE_OK, err;
-
 	if (!out)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
@@ -858,24 +887,7 @@ int fl_store_schedule_get(struct fl_store *st, const char *id, struct fl_store_s
 		return -EINVAL;
 	if (!id_ok(id))
 		return -ENOENT;
-	pthread_mutex_lock(&st->mu);
-	err = stmt_get(st, SCH_GET, &s);
-	if (err)
-		goto out;
-	bind_text(s, 1, id, &rc);
-	if (rc != SQLITE_OK) {
-		err = map_rc(rc);
-		goto out;
-	}
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		err = read_schedule(s, out);
-	else
-		err = rc == SQLITE_DONE ? -ENOENT : map_rc(rc);
-out:
-	stmt_done(s);
-	pthread_mutex_unlock(&st->mu);
-	return err;
+	return get_one(st, SCH_GET, id, read_schedule, out);
 }
 
 void fl_store_schedule_list_free(struct fl_store_schedule *v, size_t n)
@@ -890,9 +902,10 @@ void fl_store_schedule_list_free(struct fl_store_schedule *v, size_t n)
 int fl_store_schedule_list(struct fl_store *st, struct fl_store_schedule **out, size_t *n)
 {
 	struct fl_store_schedule *v = NULL;
-	size_t len = 0, cap = 0;
+	void *items = NULL;
+	size_t len = 0;
 	sqlite3_stmt *s = NULL;
-	int rc, err;
+	int err;
 
 	if (!out || !n)
 		return -EINVAL;
@@ -904,24 +917,8 @@ int fl_store_schedule_list(struct fl_store *st, struct fl_store_schedule **out, 
 	err = stmt_get(st, SCH_LIST, &s);
 	if (err)
 		goto out;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		if (len == cap) {
-			size_t ncap = cap ? 2 * cap : 8;
-			struct fl_store_schedule *nv = realloc(v, ncap * sizeof(*v));
-
-			if (!nv) {
-				err = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		err = read_schedule(s, &v[len]);
-		if (err)
-			goto out;
-		len++;
-	}
-	err = rc == SQLITE_DONE ? 0 : map_rc(rc);
+	err = read_rows(s, sizeof(*v), 0, read_schedule, &items, &len);
+	v = items;
 out:
 	stmt_done(s);
 	pthread_mutex_unlock(&st->mu);

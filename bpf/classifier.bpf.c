@@ -97,12 +97,15 @@ struct {
 	__type(value, __u64);
 } fl_owner_exit SEC(".maps");
 
+/* This classifier's place on a stacked hook (FL_RANK_MASK in rule.h); set by
+ * the injector before it attaches. */
+__u32 fl_rank = 1;
+
 /* Is anyone still consuming the ring? When records have waited unconsumed
  * for FL_DELAY_STALL_NS, the consumer is dead (kill -9: its tcx link goes
  * only once the kernel has torn the process down, which takes milliseconds)
  * or hung: frames then pass undelayed (fail open). Shared by the CPUs
  * without a lock: a race costs at most one misjudged frame. */
-__u32 fl_rank = 1;	   /* this classifier's place on a stacked hook (FL_RANK_MASK) */
 __u64 fl_delay_cons_seen;  /* consumer position last seen */
 __u64 fl_delay_pending_ns; /* since when records wait unconsumed; 0: none */
 
@@ -283,10 +286,10 @@ static __always_inline int fl_owner_dead(void)
 	return dead && *dead;
 }
 
+/* (An owner that is exiting was seen before: fl_handle passes its rules'
+ * packets untouched.) */
 static __always_inline int fl_delay_stalled(__u64 now)
 {
-	if (fl_owner_dead())
-		return 1;
 	__u64 cons = bpf_ringbuf_query(&fl_delay_rb, BPF_RB_CONS_POS);
 	__u64 avail = bpf_ringbuf_query(&fl_delay_rb, BPF_RB_AVAIL_DATA);
 

@@ -205,6 +205,22 @@ static int problem(long status, const char *text, const char *file)
 	return FL_EXIT_USAGE;
 }
 
+/* request(), and an answer other than want printed as the problem it is:
+ * 0 with the body in *out (malloc'd), or the exit code (*out NULL). */
+static int call(struct ctl *c, const char *method, const char *path, const char *body, size_t len,
+		const char *ctype, long timeout_s, long want, const char *file, char **out)
+{
+	long status;
+	int r = request(c, method, path, body, len, ctype, timeout_s, &status, out);
+
+	if (!r && status != want) {
+		r = problem(status, *out, file);
+		free(*out);
+		*out = NULL;
+	}
+	return r;
+}
+
 static void print_json(const char *text)
 {
 	cJSON *o = cJSON_Parse(text);
@@ -347,7 +363,6 @@ int fl_cmd_ls(int argc, char **argv)
 	struct copts o = {0};
 	struct ctl c = {0};
 	char path[256], *out;
-	long status;
 	int r = parse("ls", help, argc, argv, &o);
 	cJSON *doc;
 
@@ -366,15 +381,10 @@ int fl_cmd_ls(int argc, char **argv)
 			url_with(st, sizeof(st), "&state=", o.state);
 		snprintf(path, sizeof(path), "/v1/experiments%s%s", lim, st);
 	}
-	r = request(&c, "GET", path, NULL, 0, NULL, 30, &status, &out);
+	r = call(&c, "GET", path, NULL, 0, NULL, 30, 200, NULL, &out);
 	ctl_free(&c);
 	if (r)
 		return r;
-	if (status != 200) {
-		r = problem(status, out, NULL);
-		free(out);
-		return r;
-	}
 	if (o.json) {
 		print_json(out);
 		free(out);
@@ -406,7 +416,6 @@ int fl_cmd_status(int argc, char **argv)
 	struct copts o = {0};
 	struct ctl c = {0};
 	char path[256], *out = NULL;
-	long status;
 	int r = parse("status", help, argc, argv, &o);
 	cJSON *doc;
 
@@ -422,8 +431,8 @@ int fl_cmd_status(int argc, char **argv)
 		const char *state;
 
 		free(out);
-		r = request(&c, "GET", path, NULL, 0, NULL, 30, &status, &out);
-		if (r || status != 200 || !o.wait)
+		r = call(&c, "GET", path, NULL, 0, NULL, 30, 200, NULL, &out);
+		if (r || !o.wait)
 			break;
 		doc = cJSON_Parse(out);
 		state = doc ? cJSON_GetStringValue(cJSON_GetObjectItem(doc, "state")) : NULL;
@@ -437,11 +446,6 @@ int fl_cmd_status(int argc, char **argv)
 	ctl_free(&c);
 	if (r)
 		return r;
-	if (status != 200) {
-		r = problem(status, out, NULL);
-		free(out);
-		return r;
-	}
 	doc = cJSON_Parse(out);
 	if (o.json)
 		print_json(out);
@@ -459,16 +463,13 @@ int fl_cmd_status(int argc, char **argv)
 static int stop_one(struct ctl *c, const char *id, int json)
 {
 	char path[256], *out;
-	long status;
 	int r;
 
 	url_with(path, sizeof(path), "/v1/experiments/", id);
-	r = request(c, "DELETE", path, NULL, 0, NULL, 120, &status, &out);
+	r = call(c, "DELETE", path, NULL, 0, NULL, 120, 200, NULL, &out);
 	if (r)
 		return r;
-	if (status != 200) {
-		r = problem(status, out, NULL);
-	} else if (json) {
+	if (json) {
 		print_json(out);
 	} else {
 		cJSON *o = cJSON_Parse(out);
@@ -505,19 +506,16 @@ int fl_cmd_stop(int argc, char **argv)
 
 		for (int s = 0; s < 2 && !worst; s++) {
 			char path[128], *out;
-			long status;
 			cJSON *doc;
 
 			snprintf(path, sizeof(path), "/v1/experiments?state=%s&limit=1000",
 				 states[s]);
-			r = request(&c, "GET", path, NULL, 0, NULL, 30, &status, &out);
+			r = call(&c, "GET", path, NULL, 0, NULL, 30, 200, NULL, &out);
 			if (r) {
 				worst = r;
 				break;
 			}
-			doc = status == 200 ? cJSON_Parse(out) : NULL;
-			if (!doc)
-				worst = problem(status, out, NULL);
+			doc = cJSON_Parse(out);
 			free(out);
 			for (const cJSON *e =
 				 cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "experiments"), 0);
@@ -586,17 +584,11 @@ static int submit(struct ctl *c, const char *path, const char *text, size_t len,
 		  const char *file, int json, const char *what)
 {
 	char *out;
-	long status;
-	int r = request(c, "POST", path, text, len, type, 30, &status, &out);
+	int r = call(c, "POST", path, text, len, type, 30, 201, file, &out);
 	cJSON *o;
 
 	if (r)
 		return r;
-	if (status != 201) {
-		r = problem(status, out, file);
-		free(out);
-		return r;
-	}
 	if (json) {
 		print_json(out);
 	} else {
@@ -695,12 +687,9 @@ int fl_cmd_schedule(int argc, char **argv)
 		free(text);
 	} else if (!strcmp(sub, "ls")) {
 		char *out;
-		long status;
 
-		r = request(&c, "GET", "/v1/schedules", NULL, 0, NULL, 30, &status, &out);
-		if (!r && status != 200) {
-			r = problem(status, out, NULL);
-		} else if (!r && o.json) {
+		r = call(&c, "GET", "/v1/schedules", NULL, 0, NULL, 30, 200, NULL, &out);
+		if (!r && o.json) {
 			print_json(out);
 		} else if (!r) {
 			cJSON *doc = cJSON_Parse(out);
@@ -724,14 +713,11 @@ int fl_cmd_schedule(int argc, char **argv)
 		}
 		for (int i = optind; i < argc; i++) {
 			char path[256], *out;
-			long status;
 			int e;
 
 			url_with(path, sizeof(path), "/v1/schedules/", argv[i]);
-			e = request(&c, "DELETE", path, NULL, 0, NULL, 30, &status, &out);
-			if (!e && status != 204)
-				e = problem(status, out, NULL);
-			else if (!e)
+			e = call(&c, "DELETE", path, NULL, 0, NULL, 30, 204, NULL, &out);
+			if (!e)
 				printf("%s removed\n", argv[i]);
 			free(out);
 			if (e && !r)

@@ -44,19 +44,21 @@
 #include "faultline/engine.h"
 #include "faultline/target.h"
 #include "faultline/runner.h"
+#include "faultline/scenario.h"
 #include "faultline/units.h"
 
 /* The smallest --share: one of the FL_SHARE_BUCKETS flow-hash buckets. */
 #define SHARE_MIN_PPB (FL_PPB_100 / FL_SHARE_BUCKETS)
 
-/* Faults given, bits of inject_args.faults. */
-#define F_LOSS	    (1u << 0)
-#define F_BLACKHOLE (1u << 1)
-#define F_DUPLICATE (1u << 2)
-#define F_CORRUPT   (1u << 3)
-#define F_RATE	    (1u << 4)
-#define F_DELAY	    (1u << 5)
-#define F_REORDER   (1u << 6)
+/* Faults given, bits of inject_args.faults: a scenario step's action bits,
+ * so that the library describes and runs inject's fault as a step. */
+#define F_LOSS	    FL_SACT_LOSS
+#define F_BLACKHOLE FL_SACT_BLACKHOLE
+#define F_DUPLICATE FL_SACT_DUPLICATE
+#define F_CORRUPT   FL_SACT_CORRUPT
+#define F_RATE	    FL_SACT_RATE
+#define F_DELAY	    FL_SACT_DELAY
+#define F_REORDER   FL_SACT_REORDER
 
 struct inject_args {
 	struct fl_rule_spec spec;
@@ -1145,80 +1147,10 @@ static void free_args(struct inject_args *a)
 /* Describing faults and target                                        */
 
 /* Sizes in the units fl_parse_size() reads back: "128kb", "1500b". */
-static const char *fmt_size(uint64_t bytes, char *buf, size_t len)
-{
-	if (bytes && bytes % (1024 * 1024) == 0)
-		snprintf(buf, len, "%llumb", (unsigned long long)(bytes / (1024 * 1024)));
-	else if (bytes && bytes % 1024 == 0)
-		snprintf(buf, len, "%llukb", (unsigned long long)(bytes / 1024));
-	else
-		snprintf(buf, len, "%llub", (unsigned long long)bytes);
-	return buf;
-}
-
 /* "loss 1% correlation 25%, duplicate 0.5%, rate 1mbit burst 128kb" */
 static void describe_faults(const struct inject_args *a, char *buf, size_t len)
 {
-	const struct fl_rule_spec *s = &a->spec;
-	char p1[32], p2[32];
-	size_t o = 0;
-
-	buf[0] = '\0';
-	if (a->faults & F_RATE)
-		fl_append(buf, len, &o, "%srate %s burst %s", o ? ", " : "",
-			  fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)),
-			  fmt_size(fl_rate_burst(s), p2, sizeof(p2)));
-	if (a->faults & F_BLACKHOLE) {
-		fl_append(buf, len, &o, "%sblackhole", o ? ", " : "");
-	} else if ((a->faults & F_LOSS) && s->loss.model == FL_LOSS_RANDOM) {
-		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "",
-			  fl_fmt_percent(s->loss.ppb, p1, sizeof(p1)));
-		if (s->loss.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->loss.corr_ppb, p1, sizeof(p1)));
-	} else if (a->faults & F_LOSS) {
-		static const char *const ge[] = {"p", "r", "1-h", "1-k"};
-		static const char *const st[] = {"p13", "p31", "p32", "p23", "p14"};
-		int gemodel = s->loss.model == FL_LOSS_GEMODEL;
-
-		fl_append(buf, len, &o, "%sloss %s", o ? ", " : "", gemodel ? "gemodel" : "state");
-		for (int k = 0; k < (gemodel ? 4 : 5); k++)
-			fl_append(buf, len, &o, " %s %s", gemodel ? ge[k] : st[k],
-				  fl_fmt_percent(s->loss.p_ppb[k], p1, sizeof(p1)));
-	}
-	if (a->faults & F_CORRUPT)
-		fl_append(buf, len, &o, "%scorrupt %s%s", o ? ", " : "",
-			  fl_fmt_percent(s->corrupt.ppb, p1, sizeof(p1)),
-			  s->corrupt.payload ? " payload" : "");
-	if (a->faults & F_DUPLICATE) {
-		fl_append(buf, len, &o, "%sduplicate %s", o ? ", " : "",
-			  fl_fmt_percent(s->duplicate.ppb, p1, sizeof(p1)));
-		if (s->duplicate.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->duplicate.corr_ppb, p2, sizeof(p2)));
-	}
-	if (a->faults & F_DELAY) {
-		fl_append(buf, len, &o, "%sdelay %s", o ? ", " : "",
-			  fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
-		if (s->delay.jitter_ns)
-			fl_append(buf, len, &o, " jitter %s",
-				  fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)));
-		if (s->delay.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
-		if (s->delay.jitter_ns)
-			fl_append(buf, len, &o, " %s", fl_dist_name((enum fl_dist)s->delay.dist));
-		fl_append(buf, len, &o, " limit %u",
-			  s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
-	}
-	if (a->faults & F_REORDER) {
-		fl_append(buf, len, &o, "%sreorder %s", o ? ", " : "",
-			  fl_fmt_percent(s->reorder.ppb, p1, sizeof(p1)));
-		if (s->reorder.corr_ppb)
-			fl_append(buf, len, &o, " correlation %s",
-				  fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
-		fl_append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
-	}
+	fl_scenario_describe_actions(a->faults, &a->spec, buf, len);
 }
 
 static void describe_devs(const struct inject_args *a, char *buf, size_t len)
@@ -1626,7 +1558,7 @@ static int run(struct inject_args *a)
 	cf->n_ifs = a->n_ifs;
 	cf->devs_source = a->devs_source;
 	f.for_ns = a->for_ns;
-	f.actions = a->faults; /* F_* are the FL_SACT_* bits */
+	f.actions = a->faults;
 	f.act = a->spec;
 	s.duration_ns = a->for_ns ? a->for_ns : FOREVER_NS;
 	s.targets = &t;

@@ -366,19 +366,6 @@ int fl_cmd_run(int argc, char **argv)
 	if (detach && (json_path || junit_path))
 		return usage_error("--detach: the daemon keeps the reports ('faultline status ID', "
 				   "GET /v1/experiments/ID/report)");
-	if (detach) {
-		/* checked here first, so the errors name this file */
-		if (fl_scenario_load(file, &s, &diags)) {
-			for (size_t k = 0; k < diags.n; k++)
-				fprintf(stderr, "%s\n",
-					fl_diag_format(&diags.v[k], file, buf, sizeof(buf)));
-			fl_diags_free(&diags);
-			return FL_EXIT_USAGE;
-		}
-		fl_scenario_free(s);
-		return fl_client_submit(file, socket_path, url, token_file, 0);
-	}
-
 	if (fl_scenario_load(file, &s, &diags)) {
 		for (size_t k = 0; k < diags.n; k++)
 			fprintf(stderr, "%s\n",
@@ -387,6 +374,11 @@ int fl_cmd_run(int argc, char **argv)
 		return FL_EXIT_USAGE;
 	}
 	fl_diags_free(&diags);
+	if (detach) {
+		/* checked here first, so the errors name this file */
+		fl_scenario_free(s);
+		return fl_client_submit(file, socket_path, url, token_file, 0);
+	}
 
 	ro.argv = cmd;
 	if (fl_run_check(s, &ro, &err)) {

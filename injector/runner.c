@@ -89,8 +89,7 @@ struct fl_run {
 	char *reason, *cmd_error, *rollback_detail;
 	int exit_code;
 
-	uint64_t mono0, rt0; /* when it began, CLOCK_MONOTONIC and CLOCK_REALTIME */
-	uint64_t t0;	     /* start of the timeline, CLOCK_MONOTONIC; 0 before */
+	uint64_t t0; /* start of the timeline, CLOCK_MONOTONIC; 0 before */
 
 	/* shared with the probe threads */
 	pthread_mutex_t mu;
@@ -943,6 +942,16 @@ static void finish_report(struct fl_run *r, enum fl_verdict v)
 	r->rep.ended_ns = realtime_ns();
 }
 
+/* The run ends before anything was applied. */
+static void end_untouched(struct fl_run *r, enum fl_verdict v, int exit_code)
+{
+	r->exit_code = exit_code;
+	r->rollback_detail = strdup("nothing was applied");
+	r->rep.rollback.ok = true;
+	r->rep.rollback.detail = r->rollback_detail;
+	finish_report(r, v);
+}
+
 static const char *signame(int sig)
 {
 	switch (sig) {
@@ -975,9 +984,7 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 	e = run_alloc(s, opts, &r);
 	if (e)
 		return e;
-	r->mono0 = fl_now_ns();
-	r->rt0 = realtime_ns();
-	r->rep.started_ns = r->rt0;
+	r->rep.started_ns = realtime_ns();
 
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
@@ -1002,34 +1009,27 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 		}
 	}
 
-	/* 2. the hypothesis, before anything is touched */
+	/* 2. the hypothesis, before anything is touched; a stop meanwhile
+	 * also ends the run with nothing applied */
 	failed = probe_all_once(r, FL_PHASE_BEFORE);
-	if (!failed && r->o.stop && *r->o.stop) {
-		/* stopped while the hypothesis was checked: nothing goes live */
-		sig = *r->o.stop;
-		set_reason(r, "%s before anything was applied",
-			   sig == FL_RUN_STOP_REQUESTED ? "stopped on request" : "interrupted");
-		r->end = sig == FL_RUN_STOP_REQUESTED ? FL_RUN_END_STOPPED : FL_RUN_END_SIGNAL;
-		r->end_signal = sig;
-		r->exit_code = FL_RUN_EXIT_INTERRUPT;
-		r->rollback_detail = strdup("nothing was applied");
-		r->rep.rollback.ok = true;
-		r->rep.rollback.detail = r->rollback_detail;
-		finish_report(r, FL_VERDICT_ABORTED);
-		pthread_sigmask(SIG_SETMASK, &orig, NULL);
-		*out = r;
-		return 0;
-	}
-	if (failed) {
-		set_reason(r,
-			   "the steady state did not hold before injection (probe %s: %s); "
-			   "nothing was injected",
-			   s->probes[failed - 1].name, last_failure(&r->probes[failed - 1]));
-		r->exit_code = FL_RUN_EXIT_STEADY;
-		r->rollback_detail = strdup("nothing was applied");
-		r->rep.rollback.ok = true;
-		r->rep.rollback.detail = r->rollback_detail;
-		finish_report(r, FL_VERDICT_FAILED);
+	sig = r->o.stop ? *r->o.stop : 0;
+	if (failed || sig) {
+		if (failed) {
+			set_reason(r,
+				   "the steady state did not hold before injection (probe %s: %s); "
+				   "nothing was injected",
+				   s->probes[failed - 1].name,
+				   last_failure(&r->probes[failed - 1]));
+			end_untouched(r, FL_VERDICT_FAILED, FL_RUN_EXIT_STEADY);
+		} else {
+			set_reason(r, "%s before anything was applied",
+				   sig == FL_RUN_STOP_REQUESTED ? "stopped on request"
+								: "interrupted");
+			r->end =
+			    sig == FL_RUN_STOP_REQUESTED ? FL_RUN_END_STOPPED : FL_RUN_END_SIGNAL;
+			r->end_signal = sig;
+			end_untouched(r, FL_VERDICT_ABORTED, FL_RUN_EXIT_INTERRUPT);
+		}
 		pthread_sigmask(SIG_SETMASK, &orig, NULL);
 		*out = r;
 		return 0;

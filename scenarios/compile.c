@@ -139,12 +139,10 @@ void fl_scenario_describe_actions(unsigned acts, const struct fl_rule_spec *s, c
 	size_t o = 0;
 
 	buf[0] = '\0';
-	if (acts & FL_SACT_RATE) {
-		uint64_t b = fl_rate_burst(s);
-
-		fl_append(buf, len, &o, "%srate %s burst %llub", o ? ", " : "",
-			  fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)), (unsigned long long)b);
-	}
+	if (acts & FL_SACT_RATE)
+		fl_append(buf, len, &o, "%srate %s burst %s", o ? ", " : "",
+			  fl_fmt_rate(s->rate.bits_per_sec, p1, sizeof(p1)),
+			  fl_fmt_size(fl_rate_burst(s), p2, sizeof(p2)));
 	if (acts & FL_SACT_BLACKHOLE) {
 		fl_append(buf, len, &o, "%sblackhole", o ? ", " : "");
 	} else if ((acts & FL_SACT_LOSS) && s->loss.model == FL_LOSS_RANDOM) {
@@ -178,12 +176,13 @@ void fl_scenario_describe_actions(unsigned acts, const struct fl_rule_spec *s, c
 		fl_append(buf, len, &o, "%sdelay %s", o ? ", " : "",
 			  fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
 		if (s->delay.jitter_ns)
-			fl_append(buf, len, &o, " jitter %s %s",
-				  fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)),
-				  fl_dist_name((enum fl_dist)s->delay.dist));
+			fl_append(buf, len, &o, " jitter %s",
+				  fl_fmt_duration(s->delay.jitter_ns, p2, sizeof(p2)));
 		if (s->delay.corr_ppb)
 			fl_append(buf, len, &o, " correlation %s",
 				  fl_fmt_percent(s->delay.corr_ppb, p2, sizeof(p2)));
+		if (s->delay.jitter_ns)
+			fl_append(buf, len, &o, " %s", fl_dist_name((enum fl_dist)s->delay.dist));
 		fl_append(buf, len, &o, " limit %u",
 			  s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
 	}

@@ -618,6 +618,17 @@ const char *fl_fmt_percent(uint32_t ppb, char *buf, unsigned long len)
 }
 
 /* SI only, as tc prints rates by default ("1.5mbit", not "1.43mibit"). */
+const char *fl_fmt_size(uint64_t bytes, char *buf, unsigned long len)
+{
+	if (bytes && bytes % (1024 * 1024) == 0)
+		snprintf(buf, len, "%llumb", (unsigned long long)(bytes / (1024 * 1024)));
+	else if (bytes && bytes % 1024 == 0)
+		snprintf(buf, len, "%llukb", (unsigned long long)(bytes / 1024));
+	else
+		snprintf(buf, len, "%llub", (unsigned long long)bytes);
+	return buf;
+}
+
 const char *fl_fmt_rate(uint64_t bits_per_sec, char *buf, unsigned long len)
 {
 	static const struct fmt_unit units[] = {

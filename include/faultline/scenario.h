@@ -180,8 +180,9 @@ struct fl_compiled_fault {
 int fl_scenario_compile_fault(const struct fl_scenario *s, size_t fault, uint64_t command_cgroup_id,
 			      struct fl_compiled_fault *out, struct fl_error *err);
 
-/* The actions of a step in inject's words ("loss 1%, delay 10ms limit 1000");
- * acts is fl_scenario_fault.actions. */
+/* The actions of a step in inject's words, netem's order ("rate 1mbit burst
+ * 64kb, loss 1%, delay 10ms jitter 2ms correlation 25% normal limit 1000");
+ * acts is fl_scenario_fault.actions (inject's fault bits are the same). */
 void fl_scenario_describe_actions(unsigned acts, const struct fl_rule_spec *s, char *buf,
 				  size_t len);
 

@@ -54,6 +54,8 @@ int fl_parse_ports(const char *s, const char *field, struct fl_port_set *out, st
 const char *fl_fmt_duration(uint64_t ns, char *buf, unsigned long len);
 const char *fl_fmt_percent(uint32_t ppb, char *buf, unsigned long len);
 const char *fl_fmt_rate(uint64_t bits_per_sec, char *buf, unsigned long len);
+/* "64kb", "1mb", "1500b": a size as --burst takes it */
+const char *fl_fmt_size(uint64_t bytes, char *buf, unsigned long len);
 /* "80", "8000-8100,9000": the set as --port takes it */
 const char *fl_fmt_ports(const struct fl_port_set *ps, char *buf, unsigned long len);
 

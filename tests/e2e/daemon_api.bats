@@ -27,23 +27,6 @@ teardown() {
 
 # --- helpers -----------------------------------------------------------------
 
-# d_start [ARGS...]: faultlined (D_BIN, default $FAULTLINED) in A on the test's
-# socket and store; waits (10 s at most) until /v1/health answers. Sets DPID.
-d_start() {
-	nsenter --net="/run/netns/$FL_NS_A" "${D_BIN:-$FAULTLINED}" --foreground --socket "$SOCK" \
-		--state-dir "$STATE" "$@" 2>>"$T/d.log" 3>&- &
-	DPID=$!
-	FL_PIDS+=("$DPID")
-	local i
-	for i in $(seq 1 200); do
-		curl -s --max-time 1 -o /dev/null --unix-socket "$SOCK" http://localhost/v1/health && return 0
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	echo "faultlined did not answer on $SOCK within 10 s; its log:" >&2
-	cat "$T/d.log" >&2
-	return 1
-}
 
 # api METHOD PATH [CURL ARGS...]: one request on the unix socket (30 s at
 # most); sets CODE, BODY, HDRS (CR removed), CTYPE, and says what it got.
@@ -120,7 +103,7 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 # --- 1. every endpoint and status code ---------------------------------------
 
 @test "every_endpoint_and_status_code_as_docs_api_md_says" {
-	d_start
+	fl_start_daemon
 	local want_version
 	want_version=$("$FAULTLINED" --version | awk '{ print $2 }')
 
@@ -315,7 +298,7 @@ name: [unclosed'
 }
 
 @test "the_list_is_newest_first_100_by_default_and_limit_goes_to_1000" {
-	d_start
+	fl_start_daemon
 	# 105 experiments (no fault: nothing is applied), each stopped at once
 	seq 1 105 | xargs -P 8 -I{} sh -c '
 		id=$(curl -s --max-time 10 --unix-socket "$0" -X POST -H "Content-Type: application/yaml" \
@@ -343,7 +326,7 @@ name: [unclosed'
 # --- 1, continued: the errors of a scenario are those of faultline validate ---
 
 @test "scenario_errors_are_the_ones_faultline_validate_prints" {
-	d_start
+	fl_start_daemon
 	local f ct want got n=0 bad=0
 	# a file with several schema errors: 422, errors[] {path, line, col, message}
 	cat >"$T/many.yaml" <<-'EOF'
@@ -432,7 +415,7 @@ d_gen_bodies() {
 }
 
 @test "sixty_bad_bodies_get_the_right_problem_and_change_nothing" {
-	d_start
+	fl_start_daemon
 	d_gen_bodies
 	local n=0 failed=0 status type ctype body want before after held flat args t0 t1 f
 	before=$(n_experiments)
@@ -597,7 +580,7 @@ EOF
 		[ -z "$(ns_a ss -Hltn "sport = :$port")" ] && break
 	done
 	url=http://127.0.0.1:$port
-	d_start --listen "127.0.0.1:$port" --token-file "$T/token"
+	fl_start_daemon --listen "127.0.0.1:$port" --token-file "$T/token"
 	[ -n "$(ns_a ss -Hltn "sport = :$port")" ]
 	# tcurl ARGS...: curl in A on the TCP listener; sets TCODE, TBODY, THDRS
 	tcurl() {
@@ -682,7 +665,7 @@ EOF
 # --- 4. 100 concurrent requests during an experiment -------------------------
 
 @test "a_hundred_concurrent_requests_while_a_30pct_loss_step_runs" {
-	d_start
+	fl_start_daemon
 	create application/yaml "$(scenario udp-loss 60s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 30%}')"
 	local id=$ID i count=30000 ready=$T/ready out=$T/recv
 	wait_state "$id" running
@@ -743,10 +726,10 @@ EOF
 	# build's shadow mappings make the kernel's teardown of a process take
 	# tens of milliseconds
 	if [ -n "${FAULTLINE_RELEASE:-}" ] && [ -x "$(dirname "$FAULTLINE_RELEASE")/faultlined" ]; then
-		D_BIN=$(dirname "$FAULTLINE_RELEASE")/faultlined
+		FAULTLINED=$(dirname "$FAULTLINE_RELEASE")/faultlined
 	fi
-	echo "# daemon: ${D_BIN:-$FAULTLINED}"
-	d_start
+	echo "# daemon: $FAULTLINED"
+	fl_start_daemon
 	create application/yaml "$(printf 'version: 1\nname: to-be-killed\nduration: 60s\ntargets:\n  icmp: {dev: va, protocol: icmp}\n  udp: {dev: va, protocol: udp, port: 7777}\nfaults:\n  - {target: icmp, loss: 100%%}\n  - {target: udp, loss: 100%%}\n')"
 	local id=$ID ready=$T/ready out=$T/stream i
 	wait_state "$id" running
@@ -782,7 +765,7 @@ EOF
 	done
 
 	# the restart, on the same store and socket path: the experiment is history
-	d_start
+	fl_start_daemon
 	grep -q 'daemon restarted\|were running' "$T/d.log"
 	api GET "/v1/experiments/$id"
 	[ "$CODE" = 200 ]
@@ -824,7 +807,7 @@ d_wait_no_other_daemon() {
 # --- 6. schedules ----------------------------------------------------------------
 
 @test "a_schedule_every_5s_fires_is_listed_and_delete_stops_it" {
-	d_start
+	fl_start_daemon
 	local sc sid eid i n
 	sc=$(scenario tick 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 5s"
 ')
@@ -888,7 +871,7 @@ d_wait_no_other_daemon() {
 }
 
 @test "a_schedule_skips_a_slot_while_its_previous_run_goes_on" {
-	d_start
+	fl_start_daemon
 	local sid i e1 e2
 	post /v1/schedules application/yaml "$(scenario slow-tick 2500ms '{dev: va, protocol: udp, port: 7998}' \
 		'{target: t, loss: 1%}' 'schedule: "@every 1s"
@@ -918,7 +901,7 @@ d_wait_no_other_daemon() {
 @test "a_missing_schedule_key_is_reported_at_the_mapping_that_lacks_it" {
 	# docs/api.md: errors[] {path, line, col, message} as faultline validate
 	# gives them; docs/scenario.md: a missing key points at the mapping (1:1)
-	d_start
+	fl_start_daemon
 	post /v1/schedules application/yaml "$(scenario x 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}')"
 	is_problem 422 invalid-scenario
 	jq -e '.errors | length == 1 and .[0].path == "schedule" and .[0].line == 1 and .[0].col == 1' <<<"$BODY"
@@ -996,7 +979,7 @@ PY
 }
 
 @test "metrics_parse_strictly_and_count_a_running_loss_step" {
-	d_start
+	fl_start_daemon
 	create application/yaml "$(scenario icmp-half 60s '{dev: va, protocol: icmp}' '{target: t, loss: 50%}' \
 		'steady_state:
   - {name: alive, command: {run: "true"}, every: 200ms}
@@ -1047,7 +1030,7 @@ PY
 	# docs/api.md: "request line and headers 32 KiB, 256 connections at once
 	# (more are refused), 10 s connection timeout"; each limit
 	# is judged, then the test fails if any was not kept
-	d_start
+	fl_start_daemon
 	local h wrong=0
 	# headers up to 32 KiB are read, above that refused
 	h=$(head -c 20000 /dev/zero | tr '\0' a)

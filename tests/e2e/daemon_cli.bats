@@ -35,22 +35,6 @@ teardown() {
 	fl_teardown_netns
 }
 
-# start_daemon [ARGS...]: faultlined in A, so that `dev: va` resolves;
-# returns once GET /v1/health answers on the socket.
-start_daemon() {
-	nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINED" --foreground --socket "$SOCK" \
-		--state-dir "$STATE" "$@" 2>>"$BATS_TEST_TMPDIR/d.log" &
-	DPID=$!
-	FL_PIDS+=("$DPID")
-	local i
-	for i in $(seq 1 200); do
-		curl -sf --unix-socket "$SOCK" http://localhost/v1/health >/dev/null && return 0
-		kill -0 "$DPID" 2>/dev/null || break
-		sleep 0.05
-	done
-	cat "$BATS_TEST_TMPDIR/d.log" >&2
-	return 1
-}
 
 # scenario FILE NAME DURATION TARGET STEP [EXTRA YAML]: write a scenario file
 scenario() {
@@ -96,7 +80,7 @@ assert_va_clean() {
 ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9.]+)% packet loss.*/\1/p'; }
 
 @test "ls_is_empty_then_lists_a_detached_experiment" {
-	start_daemon
+	fl_start_daemon
 	run "$FAULTLINE" ls
 	assert_success
 	assert_output --regexp '^ID +NAME +STATE +STARTED +VERDICT +REASON$'
@@ -127,7 +111,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 }
 
 @test "status_shows_the_steps_with_matched_growing_stop_rolls_back_and_says_aborted" {
-	start_daemon
+	fl_start_daemon
 	scenario "$BATS_TEST_TMPDIR/s.yaml" icmp-drop 60s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}'
 	detach "$BATS_TEST_TMPDIR/s.yaml"
 	wait_state "$ID" running
@@ -177,7 +161,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 }
 
 @test "status_wait_exits_with_the_experiments_exit_code" {
-	start_daemon
+	fl_start_daemon
 	scenario "$BATS_TEST_TMPDIR/ok.yaml" short 1s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}'
 	detach "$BATS_TEST_TMPDIR/ok.yaml"
 	SECONDS=0
@@ -197,7 +181,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 }
 
 @test "stop_all_is_the_halt_button" {
-	start_daemon
+	fl_start_daemon
 	run "$FAULTLINE" stop --all
 	assert_success # nothing to stop
 	scenario "$BATS_TEST_TMPDIR/icmp.yaml" icmp 60s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}'
@@ -227,7 +211,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 }
 
 @test "schedule_add_ls_rm_round_trip" {
-	start_daemon
+	fl_start_daemon
 	scenario "$BATS_TEST_TMPDIR/sched.yaml" hourly 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' \
 		"$(printf 'schedule: "@every 1h"\n')"
 	run "$FAULTLINE" schedule add "$BATS_TEST_TMPDIR/sched.yaml"
@@ -272,7 +256,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 }
 
 @test "a_bad_scenario_prints_file_line_col_errors_and_exits_2" {
-	start_daemon
+	fl_start_daemon
 	printf 'version: 1\nname: x\nduration: 5\nschedule: "@every 1h"\n' >"$BATS_TEST_TMPDIR/bad.yaml"
 	run "$FAULTLINE" schedule add "$BATS_TEST_TMPDIR/bad.yaml"
 	[ "$status" -eq 2 ]
@@ -313,7 +297,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 	printf '%s\n' "$tok" >"$BATS_TEST_TMPDIR/token"
 	printf 'wrong\n' >"$BATS_TEST_TMPDIR/wrong"
 	chmod 0600 "$BATS_TEST_TMPDIR/token" "$BATS_TEST_TMPDIR/wrong"
-	start_daemon --listen "127.0.0.1:$port" --token-file "$BATS_TEST_TMPDIR/token"
+	fl_start_daemon --listen "127.0.0.1:$port" --token-file "$BATS_TEST_TMPDIR/token"
 	unset FAULTLINE_SOCKET
 	run ns_a "$FAULTLINE" ls --url "http://127.0.0.1:$port" --token-file "$BATS_TEST_TMPDIR/token"
 	assert_success
@@ -374,7 +358,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 }
 
 @test "the_daemon_down_exits_1_with_the_reason" {
-	start_daemon
+	fl_start_daemon
 	run "$FAULTLINE" ls
 	assert_success
 	kill -TERM "$DPID"
@@ -403,7 +387,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 }
 
 @test "ids_and_query_values_are_data_and_wait_on_a_restart_aborted_run_is_no_success" {
-	start_daemon
+	fl_start_daemon
 	run "$FAULTLINE" ls --socket
 	[ "$status" -eq 2 ]
 	assert_output --partial "faultline ls: --socket needs a value"
@@ -424,7 +408,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 	kill -KILL "$DPID"
 	wait "$DPID" || true
 	rm -f "$SOCK"
-	start_daemon
+	fl_start_daemon
 	run "$FAULTLINE" status --wait "$ID"
 	[ "$status" -eq 4 ]
 	assert_line --regexp '^  state +aborted: daemon restarted$'

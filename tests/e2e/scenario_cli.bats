@@ -136,7 +136,7 @@ setup() {
 	assert_line '    lo egress: protocol udp, port 7777,8000-8100, 50% of flows'
 	assert_line '    lo ingress: protocol tcp, local port 8080'
 	assert_line '    lo egress: protocol tcp, local port 8080'
-	assert_line --partial '  faults[1] 5s -> 30s  web: rate 1mbit burst 65536b, corrupt 0.1% payload, delay 10ms jitter 2ms normal correlation 25% limit 500, reorder 10% gap 3'
+	assert_line --partial '  faults[1] 5s -> 30s  web: rate 1mbit burst 64kb, corrupt 0.1% payload, delay 10ms jitter 2ms correlation 25% normal limit 500, reorder 10% gap 3'
 	assert_line '  web-up: tcp connect 127.0.0.1 port 8080, timeout 1s; every 2s, aborts after 3 failures'
 }
 

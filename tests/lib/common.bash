@@ -305,3 +305,23 @@ assert_no_residue_when_alone() {
 	echo "another faultline kept running for ${1:-30}s; judging anyway" >&2
 	assert_no_residue
 }
+
+# fl_start_daemon [ARGS...]: faultlined ($FAULTLINED) in namespace A (so that
+# `dev: va` resolves), on the socket $SOCK with its store in $STATE, its log
+# in $BATS_TEST_TMPDIR/d.log; sets DPID (killed in teardown with FL_PIDS) and
+# returns once GET /v1/health answers, 10 s at most.
+fl_start_daemon() {
+	nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINED" --foreground --socket "$SOCK" \
+		--state-dir "$STATE" "$@" 2>>"$BATS_TEST_TMPDIR/d.log" 3>&- &
+	DPID=$!
+	FL_PIDS+=("$DPID")
+	local i
+	for i in $(seq 1 200); do
+		curl -s --max-time 1 -o /dev/null --unix-socket "$SOCK" http://localhost/v1/health && return 0
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "faultlined did not answer on $SOCK within 10 s; its log:" >&2
+	cat "$BATS_TEST_TMPDIR/d.log" >&2
+	return 1
+}
