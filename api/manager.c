@@ -1168,7 +1168,11 @@ static const struct step_family {
     ACTED(duplicated),
     ACTED(delayed),
     ACTED(reordered),
+    ACTED(rewritten),
+    ACTED(reset),
 #undef ACTED
+    {"faultline_fault_refused_connects_total", "counter",
+     "connect() calls a refuse step failed with its errno.", C(refused), 0, NULL},
 #undef C
     {"faultline_delay_line_held", "gauge", "Frames the delay line holds for a step.",
      offsetof(struct step_snap, d.held), 0, NULL},

@@ -7,7 +7,8 @@
  * tcx). Each packet is classified to at most one rule in O(1)
  * (lib/classify.h) and the rule's actions are applied in a fixed order:
  * rate (policer), loss, corrupt, duplicate, delay (egress: the frame is
- * copied to the delay line's ring buffer and the original sunk). Every rule has a deadline
+ * copied to the delay line's ring buffer and the original sunk); a rule with
+ * an error action (reset, dns, http: lib/errors.h) does that alone. Every rule has a deadline
  * (until_ns) checked here, so a stopped or hung injector cannot prolong a
  * fault beyond its lease.
  *
@@ -25,6 +26,7 @@
 #include "lib/parse.h"
 #include "lib/classify.h"
 #include "lib/act.h"
+#include "lib/errors.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -84,8 +86,6 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, FL_DELAY_RB_SIZE);
 } fl_delay_rb SEC(".maps");
-
-extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
 
 /* Stamped by bpf/watchdog.bpf.c when the injector's main thread exits
  * (kill -9 included): packets then pass undelayed at once, long before the
@@ -446,6 +446,21 @@ static __always_inline int fl_handle(struct __sk_buff *skb, const int dir)
 	}
 	cnt->matched++;
 	cnt->bytes += skb->len;
+
+	if (rule->actions & FL_ACT_ERRORS) {
+		/* an error rule has no other action, but http's delay of the
+		 * first segment of each chosen response */
+		int v = fl_errors(skb, rule, st, cnt, &pkt, id, now, dir);
+
+		if (v != FL_ERR_DELAY_IT)
+			return v;
+		if (fl_delay(skb, rule, st, &pkt, id, now, 1, dir) == 0) {
+			cnt->delayed++;
+			return fl_drop_silently();
+		}
+		cnt->delay_overflow++;
+		return FL_PASS;
+	}
 
 	if ((rule->actions & FL_ACT_RATE) && fl_rate_exceeded(skb, rule, id, now)) {
 		cnt->rate_dropped++;

@@ -42,6 +42,7 @@
 #include "cli/commands.h"
 #include "faultline/dist.h"
 #include "faultline/engine.h"
+#include "faultline/errors.h"
 #include "faultline/target.h"
 #include "faultline/runner.h"
 #include "faultline/scenario.h"
@@ -59,19 +60,27 @@
 #define F_RATE	    FL_SACT_RATE
 #define F_DELAY	    FL_SACT_DELAY
 #define F_REORDER   FL_SACT_REORDER
+#define F_RESET	    FL_SACT_RESET
+#define F_REFUSE    FL_SACT_REFUSE
+#define F_DNS	    FL_SACT_DNS
+#define F_HTTP	    FL_SACT_HTTP
+#define F_ERRORS    FL_SACT_ERRORS
 
 struct inject_args {
 	struct fl_rule_spec spec;
 	unsigned faults;
 	int loss_values; /* gemodel/state: how many of p_ppb[] were written */
 	const char *direction;
+	int dir_given; /* --direction was written */
 	const char *protocol_name;
 	char *devs[FL_TARGET_DEVS_MAX]; /* --dev items, strdup()ed */
 	int n_devs;
 	int allow_wide;
-	const char *cgroup;    /* as written */
-	char cgroup_abs[4096]; /* resolved */
-	uint64_t for_ns;       /* 0: until stopped */
+	const char *cgroup;	 /* as written (--pid: its cgroup's path) */
+	const char *cgroup_flag; /* "--cgroup" or "--pid" */
+	char pid_cgroup[4096];	 /* --pid: /proc/PID/cgroup's path */
+	char cgroup_abs[4096];	 /* resolved */
+	uint64_t for_ns;	 /* 0: until stopped */
 	uint64_t lease_ns;
 	int json;
 	int detach;	    /* hand it to faultlined */
@@ -136,6 +145,28 @@ static void usage(FILE *f)
 	    "                         with a delay: send PCT of the packets at once, ahead of\n"
 	    "                         the delayed ones; with --gap N, only after N - 1 delayed\n"
 	    "\n"
+	    "Errors (each alone; no proxy: docs/errors.md):\n"
+	    "  refuse [--errno E] [--percent P]\n"
+	    "                         connect() to the target fails at once with E:\n"
+	    "                         ECONNREFUSED (default), ETIMEDOUT, ENETUNREACH,\n"
+	    "                         EHOSTUNREACH or EACCES; TCP and UDP, IPv4 and IPv6; for\n"
+	    "                         P of the calls (default all); targets: --host, --cidr,\n"
+	    "                         --port/--remote-port, --protocol, --cgroup\n"
+	    "  reset [--percent P] [--after-bytes SIZE] [--after TIME]\n"
+	    "                         the next segment of each chosen TCP connection becomes\n"
+	    "                         a RST for the local socket (ECONNRESET), once SIZE bytes\n"
+	    "                         went by and TIME passed; P of the connections\n"
+	    "  dns servfail|nxdomain|refused|drop [--domain PATTERN,...] [--percent P]\n"
+	    "                         DNS responses (UDP and TCP, port 53 or --port) get that\n"
+	    "                         rcode, or vanish; PATTERN: db.example.com, *.svc.local\n"
+	    "  http [--status CODE] [--percent P] [--path PREFIX] [--delay TIME]\n"
+	    "                         HTTP/1.x responses get status CODE (rewritten in place;\n"
+	    "                         the reason phrase and body stay), P of them, only for\n"
+	    "                         requests under PREFIX; --delay holds the first segment\n"
+	    "                         of each; plain HTTP only\n"
+	    "  reset, dns and http act in both directions unless --direction is given (with\n"
+	    "  --cgroup: egress), so they work on the client's host and on the server's.\n"
+	    "\n"
 	    "Target (a packet must match every one given):\n"
 	    "  --dev IF[,IF...]       interfaces to act on (repeatable); default: those the\n"
 	    "                         kernel routes the --host/--cidr addresses through\n"
@@ -151,6 +182,7 @@ static void usage(FILE *f)
 	    "  --cgroup PATH          sockets of this cgroup v2: its directory, or its path\n"
 	    "                         under the cgroup v2 mount as /proc/PID/cgroup shows it\n"
 	    "                         (/system.slice/x.service); egress only\n"
+	    "  --pid PID              the cgroup v2 of process PID, as --cgroup\n"
 	    "  --share PCT            only this share of the flows (chosen by flow hash,\n"
 	    "                         stable for a flow's lifetime)\n"
 	    "  --allow-management     also fault port 22 (ssh), spared by default\n"
@@ -189,7 +221,11 @@ static void usage(FILE *f)
 	    "  faultline inject delay 50ms --port 6379 --direction both --for 5m\n"
 	    "  faultline inject delay 100ms 20ms 25%% --distribution normal loss 1%% --host "
 	    "10.0.0.2\n"
-	    "  faultline inject delay 10ms reorder 25%% 50%% --gap 5 --protocol udp\n",
+	    "  faultline inject delay 10ms reorder 25%% 50%% --gap 5 --protocol udp\n"
+	    "  faultline inject refuse --errno ETIMEDOUT --host 10.0.0.2 --port 5432 --for 30s\n"
+	    "  faultline inject reset --after-bytes 1mb --port 6379 --for 1m\n"
+	    "  faultline inject dns nxdomain --domain '*.svc.local' --for 1m\n"
+	    "  faultline inject http --status 503 --percent 50%% --port 8080 --for 1m\n",
 	    FL_CIDRS_MAX);
 }
 
@@ -660,16 +696,178 @@ static int parse_reorder(int argc, char **argv, int *i, struct inject_args *a)
 	return 0;
 }
 
+/* The options of an error fault, right after it: "--name VALUE" or
+ * "--name=VALUE" for each name in names. Returns the index in names of the
+ * next one (its value in *v), or -1 when the next argument is none of them;
+ * -2 after an error message. */
+static int next_fault_opt(int argc, char **argv, int *i, const char *const *names,
+			  const char *const *expected, const char **v)
+{
+	const char *inl;
+
+	if (*i + 1 >= argc)
+		return -1;
+	for (int k = 0; names[k]; k++)
+		if (is_flag(argv[*i + 1], names[k], &inl)) {
+			++*i;
+			if (flag_value(argc, argv, i, inl, names[k], expected[k], v))
+				return -2;
+			return k;
+		}
+	return -1;
+}
+
+/* --percent P of an error fault: above 0. */
+static int fault_percent(const char *v, uint32_t *ppb)
+{
+	struct fl_error err = {0};
+
+	if (fl_parse_percent(v, "--percent", ppb, &err))
+		return input_error(&err);
+	if (!*ppb)
+		return field_error("--percent",
+				   "\"%s\" is zero (expected a percentage above 0, up to 100)", v);
+	return 0;
+}
+
+static int error_fault_once(struct inject_args *a, unsigned bit, const char *word)
+{
+	if (a->faults & bit)
+		return field_error(word, "given twice (expected each fault at most once)");
+	a->faults |= bit;
+	return 0;
+}
+
+/* refuse [--errno E] [--percent P] */
+static int parse_refuse(int argc, char **argv, int *i, struct inject_args *a)
+{
+	static const char *const names[] = {"--errno", "--percent", NULL};
+	static const char *const expected[] = {FL_ERRNO_NAMES, "a percentage such as 50%"};
+	struct fl_error err = {0};
+	const char *v;
+	int k;
+
+	if (error_fault_once(a, F_REFUSE, "refuse"))
+		return FL_EXIT_USAGE;
+	a->spec.refuse.err = ECONNREFUSED;
+	while ((k = next_fault_opt(argc, argv, i, names, expected, &v)) >= 0) {
+		if (k == 0 && fl_parse_errno_name(v, "--errno", &a->spec.refuse.err, &err))
+			return input_error(&err);
+		if (k == 1 && fault_percent(v, &a->spec.refuse.ppb))
+			return FL_EXIT_USAGE;
+	}
+	return k == -2 ? FL_EXIT_USAGE : 0;
+}
+
+/* reset [--percent P] [--after-bytes SIZE] [--after TIME] */
+static int parse_reset(int argc, char **argv, int *i, struct inject_args *a)
+{
+	static const char *const names[] = {"--percent", "--after-bytes", "--after", NULL};
+	static const char *const expected[] = {"a percentage of connections such as 50%",
+					       "a size such as 64kb", "a duration such as 2s"};
+	struct fl_error err = {0};
+	const char *v;
+	int k;
+
+	if (error_fault_once(a, F_RESET, "reset"))
+		return FL_EXIT_USAGE;
+	a->spec.reset.on = 1;
+	if (*i + 1 < argc && looks_number(argv[*i + 1]))
+		return field_error("reset",
+				   "\"%s\": reset takes no value (expected 'reset [--percent P] "
+				   "[--after-bytes SIZE] [--after TIME]')",
+				   argv[*i + 1]);
+	while ((k = next_fault_opt(argc, argv, i, names, expected, &v)) >= 0) {
+		if (k == 0 && fault_percent(v, &a->spec.reset.ppb))
+			return FL_EXIT_USAGE;
+		if (k == 1 && fl_parse_size(v, "--after-bytes", &a->spec.reset.after_bytes, &err))
+			return input_error(&err);
+		if (k == 2 && fl_parse_duration(v, "--after", 1, &a->spec.reset.after_ns, &err))
+			return input_error(&err);
+	}
+	return k == -2 ? FL_EXIT_USAGE : 0;
+}
+
+/* dns servfail|nxdomain|refused|drop [--domain PATTERN,...] [--percent P] */
+static int parse_dns(int argc, char **argv, int *i, struct inject_args *a)
+{
+	static const char *const names[] = {"--domain", "--percent", NULL};
+	static const char *const expected[] = {"names such as db.example.com or *.example.com",
+					       "a percentage of responses such as 50%"};
+	struct fl_error err = {0};
+	const char *v;
+	int k;
+
+	if (error_fault_once(a, F_DNS, "dns"))
+		return FL_EXIT_USAGE;
+	v = required_value(argc, argv, *i);
+	if (!v)
+		return usage_error("dns: missing what to do (expected 'dns servfail', 'dns "
+				   "nxdomain', 'dns refused' or 'dns drop')");
+	++*i;
+	if (fl_parse_dns_rcode(v, "dns", &a->spec.dns.rcode, &err))
+		return input_error(&err);
+	while ((k = next_fault_opt(argc, argv, i, names, expected, &v)) >= 0) {
+		if (k == 0 && fl_parse_dns_domains(v, "--domain", a->spec.dns.domains, &err))
+			return input_error(&err);
+		if (k == 1 && fault_percent(v, &a->spec.dns.ppb))
+			return FL_EXIT_USAGE;
+	}
+	return k == -2 ? FL_EXIT_USAGE : 0;
+}
+
+/* http [--status CODE] [--percent P] [--path PREFIX] [--delay TIME] */
+static int parse_http(int argc, char **argv, int *i, struct inject_args *a)
+{
+	static const char *const names[] = {"--status", "--percent", "--path", "--delay", NULL};
+	static const char *const expected[] = {
+	    "an HTTP status code such as 503", "a percentage of responses such as 50%",
+	    "a path prefix such as /api", "a duration such as 200ms"};
+	struct fl_rule_spec *s = &a->spec;
+	struct fl_error err = {0};
+	char buf[32];
+	const char *v;
+	int k;
+
+	if (error_fault_once(a, F_HTTP, "http"))
+		return FL_EXIT_USAGE;
+	s->http.on = 1;
+	while ((k = next_fault_opt(argc, argv, i, names, expected, &v)) >= 0) {
+		if (k == 0 && fl_parse_http_status(v, "--status", &s->http.status, &err))
+			return input_error(&err);
+		if (k == 1 && fault_percent(v, &s->http.ppb))
+			return FL_EXIT_USAGE;
+		if (k == 2 && fl_parse_http_path(v, "--path", s->http.path, &err))
+			return input_error(&err);
+		if (k == 3) {
+			if (fl_parse_duration(v, "--delay", 0, &s->delay.ns, &err))
+				return input_error(&err);
+			if (s->delay.ns > FL_DELAY_MAX_NS)
+				return field_error(
+				    "--delay", "\"%s\" is above %s (expected a shorter delay)", v,
+				    fl_fmt_duration(FL_DELAY_MAX_NS, buf, sizeof(buf)));
+		}
+	}
+	if (k == -2)
+		return FL_EXIT_USAGE;
+	if (!s->http.status && !s->delay.ns)
+		return usage_error("http: needs --status CODE, --delay TIME or both (expected e.g. "
+				   "'http --status 503 --percent 50%%')");
+	return 0;
+}
+
 static const struct {
 	const char *word;
 	int (*parse)(int argc, char **argv, int *i, struct inject_args *a);
 } fault_words[] = {
     {"loss", parse_loss},	{"duplicate", parse_duplicate}, {"corrupt", parse_corrupt},
     {"rate", parse_rate},	{"blackhole", parse_blackhole}, {"delay", parse_delay},
-    {"reorder", parse_reorder},
+    {"reorder", parse_reorder}, {"refuse", parse_refuse},	{"reset", parse_reset},
+    {"dns", parse_dns},		{"http", parse_http},
 };
 
-#define FAULT_WORDS "loss, duplicate, corrupt, rate, blackhole, delay or reorder"
+#define FAULT_WORDS                                                                                \
+	"loss, duplicate, corrupt, rate, blackhole, delay, reorder, refuse, reset, dns or http"
 
 enum {
 	O_DEV = 256,
@@ -681,6 +879,7 @@ enum {
 	O_CIDR,
 	O_HOST,
 	O_CGROUP,
+	O_PID,
 	O_SHARE,
 	O_SEED,
 	O_ALLOW_MGMT,
@@ -703,6 +902,7 @@ static const struct option long_opts[] = {
     {"cidr", required_argument, NULL, O_CIDR},
     {"host", required_argument, NULL, O_HOST},
     {"cgroup", required_argument, NULL, O_CGROUP},
+    {"pid", required_argument, NULL, O_PID},
     {"share", required_argument, NULL, O_SHARE},
     {"seed", required_argument, NULL, O_SEED},
     {"allow-management", no_argument, NULL, O_ALLOW_MGMT},
@@ -767,6 +967,19 @@ static int misplaced_fault_option(const char *arg)
 	if (is_flag(arg, "--burst", &v))
 		return field_error("--burst", "belongs right after 'rate RATE' (expected e.g. "
 					      "'rate 1mbit --burst 64kb')");
+	{
+		static const char *const errs[] = {"--errno", "--percent", "--after-bytes",
+						   "--after", "--domain",  "--status",
+						   "--path",  "--delay",   NULL};
+
+		for (int k = 0; errs[k]; k++)
+			if (is_flag(arg, errs[k], &v))
+				return field_error(errs[k],
+						   "belongs right after its fault (expected e.g. "
+						   "'refuse --errno ETIMEDOUT', 'reset --percent "
+						   "50%%', 'dns nxdomain --domain db.local', 'http "
+						   "--status 503 --path /api --delay 100ms')");
+	}
 	if (is_flag(arg, "--limit", &v))
 		return field_error("--limit", "belongs right after 'delay TIME [JITTER]' (expected "
 					      "e.g. 'delay 10ms --limit 5000')");
@@ -945,6 +1158,7 @@ static int parse_options(int n_rest, char **rest, struct inject_args *a)
 			break;
 		case O_DIR:
 			a->direction = optarg;
+			a->dir_given = 1;
 			if (!strcmp(optarg, "egress"))
 				s->dir_mask = FL_DIRMASK_EGRESS;
 			else if (!strcmp(optarg, "ingress"))
@@ -989,9 +1203,34 @@ static int parse_options(int n_rest, char **rest, struct inject_args *a)
 			break;
 		case O_CGROUP:
 			if (a->cgroup)
-				return field_error("--cgroup", "given twice (expected one cgroup)");
+				return field_error("--cgroup",
+						   a->cgroup_flag
+						       ? "and --pid both name a cgroup "
+							 "(expected one of them)"
+						       : "given twice (expected one cgroup)");
 			a->cgroup = optarg;
 			break;
+		case O_PID: {
+			char *end;
+			long pid;
+
+			errno = 0;
+			pid = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || pid <= 0 || pid > 4194304)
+				return field_error("--pid",
+						   "\"%s\" is not a process id (expected a whole "
+						   "number such as 4242)",
+						   optarg);
+			if (a->cgroup)
+				return field_error("--pid", "and --cgroup both name a cgroup "
+							    "(expected one of them)");
+			if (fl_pid_cgroup((int)pid, "--pid", a->pid_cgroup, sizeof(a->pid_cgroup),
+					  &err))
+				return input_error(&err);
+			a->cgroup = a->pid_cgroup;
+			a->cgroup_flag = "--pid";
+			break;
+		}
 		case O_SHARE:
 			r = parse_share(optarg, &s->share_ppb);
 			break;
@@ -1081,19 +1320,54 @@ static int finish_args(struct inject_args *a)
 		return field_error("reorder",
 				   "sends some packets ahead of delayed ones, and nothing is "
 				   "delayed (expected e.g. 'delay 10ms reorder 25%%')");
+	if (a->faults & F_ERRORS) {
+		static const char *const flags[6] = {"--protocol",    "--port",	     "--local-port",
+						     "--remote-port", "--direction", "--share"};
+		unsigned errs = a->faults & F_ERRORS;
+
+		if ((errs & (errs - 1)) || (a->faults & ~F_ERRORS))
+			return usage_error(
+			    "an error fault (refuse, reset, dns, http) goes alone: it acts on "
+			    "connections, names and responses, not on every packet (expected one "
+			    "fault per inject, e.g. 'http --status 503')");
+		if ((a->faults & F_REFUSE) && a->n_devs)
+			return field_error("--dev", "refuse acts on connect(), in every network "
+						    "namespace, not on an interface (expected no "
+						    "--dev)");
+		r = fl_errors_complete(&a->spec, a->dir_given, a->cgroup != NULL, flags, &err);
+		if (r)
+			return input_error(&err);
+		if ((a->faults & F_REFUSE) && !a->cgroup && !a->spec.n_cidrs && !a->spec.ports.n &&
+		    !a->spec.remote_ports.n && !a->allow_wide)
+			return usage_error(
+			    "refuse with no --host, --cidr, --port, --remote-port or --cgroup "
+			    "would fail every connect() of this host (expected a target, or "
+			    "--allow-wide to mean it)");
+		a->direction = a->spec.dir_mask == FL_DIRMASK_BOTH	? "both"
+			       : a->spec.dir_mask == FL_DIRMASK_INGRESS ? "ingress"
+									: "egress";
+		if (a->spec.protocol == FL_PROTO_TCP)
+			a->protocol_name = "tcp";
+	}
 	if (a->cgroup) {
-		if (a->spec.dir_mask != FL_DIRMASK_EGRESS)
+		if (a->spec.dir_mask != FL_DIRMASK_EGRESS && !(a->faults & F_REFUSE))
 			return field_error(
 			    "--cgroup",
 			    "targets egress only, not --direction %s: on ingress the kernel "
 			    "reports the sender's cgroup on veth and none from a real NIC "
 			    "(expected --direction egress)",
 			    a->direction);
-		if (fl_cgroup_id(a->cgroup, "--cgroup", a->cgroup_abs, sizeof(a->cgroup_abs),
-				 &a->spec.cgroup_id, &err))
+		if (fl_cgroup_id(a->cgroup, a->cgroup_flag ? a->cgroup_flag : "--cgroup",
+				 a->cgroup_abs, sizeof(a->cgroup_abs), &a->spec.cgroup_id, &err))
 			return input_error(&err);
 	}
-	r = fl_target_resolve_devs(&a->spec, (const char *const *)a->devs, a->n_devs, a->allow_wide,
+	if (a->faults & F_REFUSE)
+		return 0; /* connect() hooks: no interface */
+	/* error faults target flows by port or cgroup: every interface up */
+	r = fl_target_resolve_devs(&a->spec, (const char *const *)a->devs, a->n_devs,
+				   a->allow_wide || ((a->faults & F_ERRORS) &&
+						     (a->spec.ports.n || a->spec.remote_ports.n ||
+						      a->spec.local_ports.n || a->cgroup)),
 				   a->ifindexes, &a->n_ifs, &a->devs_source, &err);
 	if (r)
 		return input_error(&err);
@@ -1170,11 +1444,15 @@ static void describe_target(const struct inject_args *a, char *buf, size_t len)
 	size_t o = 0;
 
 	describe_devs(a, devs, sizeof(devs));
-	fl_append(buf, len, &o, "on %s %s%s, protocol %s", devs, a->direction,
-		  a->devs_source == FL_DEVS_ROUTES ? " (routed)"
-		  : a->devs_source == FL_DEVS_WIDE ? " (every interface up)"
-						   : "",
-		  a->protocol_name);
+	if (a->faults & F_REFUSE)
+		fl_append(buf, len, &o, "on connect() of %s, protocol %s",
+			  a->cgroup ? "cgroup" : "every process", a->protocol_name);
+	else
+		fl_append(buf, len, &o, "on %s %s%s, protocol %s", devs, a->direction,
+			  a->devs_source == FL_DEVS_ROUTES ? " (routed)"
+			  : a->devs_source == FL_DEVS_WIDE ? " (every interface up)"
+							   : "",
+			  a->protocol_name);
 	if (s->ports.n)
 		fl_append(buf, len, &o, ", port %s", fl_fmt_ports(&s->ports, t, sizeof(t)));
 	if (s->local_ports.n)
@@ -1236,6 +1514,16 @@ static void describe_counts(const struct inject_args *a, const struct fl_counter
 	if (a->faults & F_REORDER)
 		fl_append(buf, len, &o, "%sreordered %llu (%.2f%%)", sep,
 			  (unsigned long long)c->reordered, pct_of(c->reordered, c->matched));
+	if (a->faults & F_REFUSE)
+		fl_append(buf, len, &o, "%srefused %llu", sep, (unsigned long long)c->refused);
+	if (a->faults & F_RESET)
+		fl_append(buf, len, &o, "%sreset %llu", sep, (unsigned long long)c->reset);
+	if ((a->faults & F_DNS) && a->spec.dns.rcode == FL_DNS_RCODE_DROP)
+		fl_append(buf, len, &o, "%sdropped %llu", sep, (unsigned long long)c->dropped);
+	else if ((a->faults & F_DNS) || ((a->faults & F_HTTP) && a->spec.http.status))
+		fl_append(buf, len, &o, "%srewritten %llu", sep, (unsigned long long)c->rewritten);
+	if ((a->faults & F_HTTP) && a->spec.delay.ns)
+		fl_append(buf, len, &o, "%sdelayed %llu", sep, (unsigned long long)c->delayed);
 }
 
 static void status_line(const struct inject_args *a, const struct fl_counters *c, uint64_t now,
@@ -1320,6 +1608,46 @@ static cJSON *faults_json(const struct inject_args *a)
 					fl_dist_name((enum fl_dist)s->delay.dist));
 		cJSON_AddNumberToObject(f, "limit",
 					s->delay.limit ? s->delay.limit : FL_DELAY_LIMIT_DEFAULT);
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & F_REFUSE) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "refuse");
+		cJSON_AddStringToObject(f, "errno", fl_errno_name(s->refuse.err));
+		cJSON_AddNumberToObject(f, "percent",
+					pct_number(s->refuse.ppb ? s->refuse.ppb : FL_PPB_100));
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & F_RESET) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "reset");
+		cJSON_AddNumberToObject(f, "percent",
+					pct_number(s->reset.ppb ? s->reset.ppb : FL_PPB_100));
+		cJSON_AddNumberToObject(f, "after_bytes", (double)s->reset.after_bytes);
+		cJSON_AddNumberToObject(f, "after_ns", (double)s->reset.after_ns);
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & F_DNS) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "dns");
+		cJSON_AddStringToObject(f, "rcode", fl_dns_rcode_name(s->dns.rcode));
+		cJSON_AddNumberToObject(f, "port", s->dns.port);
+		cJSON_AddStringToObject(f, "domains", s->dns.domains);
+		cJSON_AddNumberToObject(f, "percent",
+					pct_number(s->dns.ppb ? s->dns.ppb : FL_PPB_100));
+		cJSON_AddItemToArray(arr, f);
+	}
+	if (a->faults & F_HTTP) {
+		f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "type", "http");
+		if (s->http.status)
+			cJSON_AddNumberToObject(f, "status", s->http.status);
+		else
+			cJSON_AddNullToObject(f, "status");
+		cJSON_AddNumberToObject(f, "percent",
+					pct_number(s->http.ppb ? s->http.ppb : FL_PPB_100));
+		cJSON_AddStringToObject(f, "path", s->http.path);
+		cJSON_AddNumberToObject(f, "delay_ns", (double)s->delay.ns);
 		cJSON_AddItemToArray(arr, f);
 	}
 	if (a->faults & F_REORDER) {
@@ -1433,6 +1761,9 @@ static void print_summary(const struct inject_args *a, const struct fl_counters 
 		cJSON_AddNumberToObject(k, "corrupted", (double)c->corrupted);
 		cJSON_AddNumberToObject(k, "duplicated", (double)c->duplicated);
 		cJSON_AddNumberToObject(k, "after_deadline", (double)c->expired);
+		cJSON_AddNumberToObject(k, "rewritten", (double)c->rewritten);
+		cJSON_AddNumberToObject(k, "reset", (double)c->reset);
+		cJSON_AddNumberToObject(k, "refused", (double)c->refused);
 		if (a->faults & F_DELAY)
 			delay_json(k, c, d);
 		s = cJSON_Print(o);
@@ -1445,10 +1776,14 @@ static void print_summary(const struct inject_args *a, const struct fl_counters 
 	describe_faults(a, faults, sizeof(faults));
 	describe_devs(a, devs, sizeof(devs));
 	describe_counts(a, c, ", ", counts, sizeof(counts));
-	printf("faultline: %s on %s ended after %.1fs (%s); rolled back\n", faults, devs, secs,
-	       ended);
-	printf("  matched %llu packets (%llu bytes)%s\n", (unsigned long long)c->matched,
-	       (unsigned long long)c->bytes, counts);
+	printf("faultline: %s on %s ended after %.1fs (%s); rolled back\n", faults,
+	       (a->faults & F_REFUSE) ? "connect()" : devs, secs, ended);
+	if (a->faults & F_REFUSE)
+		printf("  matched %llu connect() calls%s\n", (unsigned long long)c->matched,
+		       counts);
+	else
+		printf("  matched %llu packets (%llu bytes)%s\n", (unsigned long long)c->matched,
+		       (unsigned long long)c->bytes, counts);
 	if (c->expired)
 		printf("  %llu packets matched after the deadline and passed untouched\n",
 		       (unsigned long long)c->expired);
@@ -1557,6 +1892,7 @@ static int run(struct inject_args *a)
 	memcpy(cf->ifindexes, a->ifindexes, sizeof(cf->ifindexes));
 	cf->n_ifs = a->n_ifs;
 	cf->devs_source = a->devs_source;
+	snprintf(cf->cgroup_abs, sizeof(cf->cgroup_abs), "%s", a->cgroup ? a->cgroup_abs : "");
 	f.for_ns = a->for_ns;
 	f.actions = a->faults;
 	f.act = a->spec;
@@ -1642,11 +1978,17 @@ static char *detach_scenario(const struct inject_args *a)
 	cJSON_AddStringToObject(root, "name", "inject");
 	cJSON_AddStringToObject(root, "duration", fl_fmt_duration(a->for_ns, buf, sizeof(buf)));
 	t = cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "targets"), "inject");
-	arr = cJSON_AddArrayToObject(t, "dev");
-	for (int k = 0; k < a->n_ifs; k++)
-		cJSON_AddItemToArray(arr, cJSON_CreateString(a->ifnames[k]));
-	cJSON_AddStringToObject(t, "direction", a->direction);
+	if (a->n_ifs) {
+		arr = cJSON_AddArrayToObject(t, "dev");
+		for (int k = 0; k < a->n_ifs; k++)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(a->ifnames[k]));
+	}
+	/* error faults choose their own default direction */
+	if (a->dir_given || !(a->faults & F_ERRORS))
+		cJSON_AddStringToObject(t, "direction", a->direction);
 	cJSON_AddStringToObject(t, "protocol", a->protocol_name);
+	if (a->allow_wide)
+		cJSON_AddBoolToObject(t, "allow_wide", 1);
 	if (s->ports.n)
 		cJSON_AddStringToObject(t, "port", fl_fmt_ports(&s->ports, buf, sizeof(buf)));
 	if (s->local_ports.n)
@@ -1743,6 +2085,50 @@ static char *detach_scenario(const struct inject_args *a)
 			    fl_fmt_percent(s->reorder.corr_ppb, buf, sizeof(buf)));
 		if (s->reorder.gap)
 			cJSON_AddNumberToObject(o, "gap", s->reorder.gap);
+	}
+	if (a->faults & F_REFUSE) {
+		o = cJSON_AddObjectToObject(f, "refuse");
+		cJSON_AddStringToObject(o, "errno", fl_errno_name(s->refuse.err));
+		if (s->refuse.ppb)
+			cJSON_AddStringToObject(o, "percent",
+						fl_fmt_percent(s->refuse.ppb, buf, sizeof(buf)));
+	}
+	if (a->faults & F_RESET) {
+		o = cJSON_AddObjectToObject(f, "reset");
+		if (s->reset.ppb)
+			cJSON_AddStringToObject(o, "percent",
+						fl_fmt_percent(s->reset.ppb, buf, sizeof(buf)));
+		if (s->reset.after_bytes) {
+			snprintf(buf, sizeof(buf), "%llub",
+				 (unsigned long long)s->reset.after_bytes);
+			cJSON_AddStringToObject(o, "after_bytes", buf);
+		}
+		if (s->reset.after_ns)
+			cJSON_AddStringToObject(
+			    o, "after", fl_fmt_duration(s->reset.after_ns, buf, sizeof(buf)));
+	}
+	if (a->faults & F_DNS) {
+		o = cJSON_AddObjectToObject(f, "dns");
+		cJSON_AddStringToObject(o, "rcode", fl_dns_rcode_name(s->dns.rcode));
+		if (s->dns.domains[0])
+			cJSON_AddStringToObject(o, "domains", s->dns.domains);
+		if (s->dns.ppb)
+			cJSON_AddStringToObject(o, "percent",
+						fl_fmt_percent(s->dns.ppb, buf, sizeof(buf)));
+		cJSON_AddNumberToObject(o, "port", s->dns.port);
+	}
+	if (a->faults & F_HTTP) {
+		o = cJSON_AddObjectToObject(f, "http");
+		if (s->http.status)
+			cJSON_AddNumberToObject(o, "status", s->http.status);
+		if (s->http.ppb)
+			cJSON_AddStringToObject(o, "percent",
+						fl_fmt_percent(s->http.ppb, buf, sizeof(buf)));
+		if (s->http.path[0])
+			cJSON_AddStringToObject(o, "path", s->http.path);
+		if (s->delay.ns)
+			cJSON_AddStringToObject(o, "delay",
+						fl_fmt_duration(s->delay.ns, buf, sizeof(buf)));
 	}
 	text = cJSON_Print(root);
 	cJSON_Delete(root);

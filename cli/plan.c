@@ -64,7 +64,12 @@ static void describe_match(const struct fl_scenario_target *t, const struct fl_c
 	size_t o = 0;
 
 	buf[0] = '\0';
-	fl_append(buf, len, &o, "protocol %s", t->protocol_name);
+	static const char *const protos[] = {"other", "tcp", "udp", "icmp"};
+
+	/* the compiled protocol: an error fault may have narrowed it (http: tcp) */
+	fl_append(buf, len, &o, "protocol %s",
+		  s->protocol > FL_PROTO_OTHER && s->protocol < FL_PROTO_COUNT ? protos[s->protocol]
+									       : t->protocol_name);
 	if (s->ports.n)
 		fl_append(buf, len, &o, ", port %s", fl_fmt_ports(&s->ports, tmp, sizeof(tmp)));
 	if (s->local_ports.n)
@@ -135,6 +140,10 @@ static const struct {
     {FL_SACT_RATE, FL_FAULT_RATE, "rate"},
     {FL_SACT_DELAY, FL_FAULT_DELAY, "delay"},
     {FL_SACT_REORDER, FL_FAULT_REORDER, "reorder"},
+    {FL_SACT_RESET, FL_FAULT_RESET, "reset"},
+    {FL_SACT_REFUSE, FL_FAULT_REFUSE, "refuse"},
+    {FL_SACT_DNS, FL_FAULT_DNS, "dns"},
+    {FL_SACT_HTTP, FL_FAULT_HTTP, "http"},
 };
 
 int fl_cmd_plan(int argc, char **argv)
@@ -255,6 +264,22 @@ int fl_cmd_plan(int argc, char **argv)
 			printf("  faults[%zu] %s -> %s  %s: %s\n", i,
 			       fl_fmt_duration(f->at_ns, t1, sizeof(t1)),
 			       fl_fmt_duration(end, t2, sizeof(t2)), t->name, buf);
+		}
+		if (cf[i].spec.refuse.err) {
+			const char *where = cf[i].cgroup_abs[0] ? cf[i].cgroup_abs
+					    : t->command	? "the command's cgroup"
+								: "every process (cgroup v2 root)";
+
+			if (json) {
+				cJSON *r = cJSON_CreateObject();
+
+				cJSON_AddStringToObject(r, "hook", "connect4,connect6");
+				cJSON_AddStringToObject(r, "cgroup", where);
+				cJSON_AddStringToObject(r, "match", match);
+				cJSON_AddItemToArray(rules, r);
+			} else {
+				printf("    connect() of %s: %s\n", where, match);
+			}
 		}
 		for (int k = 0; k < cf[i].n_ifs; k++) {
 			char ifname[IF_NAMESIZE];

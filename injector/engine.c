@@ -8,7 +8,9 @@
  * written before its bit becomes visible, and its bit is cleared first when
  * it goes away).
  */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <net/if.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -425,6 +427,219 @@ static void zero_counters(struct fl_engine *e, int id)
 	}
 }
 
+/* ---- dns --domain patterns ------------------------------------------ */
+
+/* One pattern (n chars at p): "name.example" or "*.example.com", a
+ * trailing dot allowed -> its key in fl_dns_names: the hash of the name
+ * (or of the wildcard's suffix, wild = 1) in lower-case wire format. */
+static int dns_pattern(const char *p, size_t n, struct fl_dns_key *k, char *why, size_t len)
+{
+	uint8_t wire[FL_DNS_NAME_MAX];
+	size_t i = 0, w = 0, text = n;
+	uint64_t h = 0;
+	int wild = 0;
+
+	if (n >= 2 && p[0] == '*' && p[1] == '.') {
+		wild = 1;
+		i = 2;
+	}
+	if (n > i && p[n - 1] == '.')
+		n--;
+	if (i >= n) {
+		snprintf(why, len,
+			 "\"%.*s\" has no name (expected names such as example.com or "
+			 "*.example.com)",
+			 (int)text, p);
+		return -EINVAL;
+	}
+	for (;;) {
+		size_t start = i, l;
+
+		while (i < n && p[i] != '.')
+			i++;
+		l = i - start;
+		if (l == 0) {
+			snprintf(why, len,
+				 "\"%.*s\" has an empty label (expected names such as example.com "
+				 "or *.example.com)",
+				 (int)text, p);
+			return -EINVAL;
+		}
+		if (l > 63) {
+			snprintf(why, len, "\"%.*s\" has a label longer than 63 characters",
+				 (int)text, p);
+			return -EINVAL;
+		}
+		for (size_t j = start; j < i; j++) {
+			unsigned char c = (unsigned char)p[j];
+
+			if (c == '*') {
+				snprintf(why, len,
+					 "\"%.*s\": '*' is allowed only as the whole first label "
+					 "(*.example.com)",
+					 (int)text, p);
+				return -EINVAL;
+			}
+			if (!isalnum(c) && c != '-' && c != '_') {
+				snprintf(why, len,
+					 "\"%.*s\" has an invalid character '%c' (letters, digits, "
+					 "'-' and '_' only)",
+					 (int)text, p, isprint(c) ? c : '?');
+				return -EINVAL;
+			}
+		}
+		/* the label, and room for the final 0 byte */
+		if (w + 1 + l + 1 > FL_DNS_NAME_MAX) {
+			snprintf(why, len, "\"%.*s\" is longer than a DNS name can be (255 bytes)",
+				 (int)text, p);
+			return -EINVAL;
+		}
+		wire[w++] = (uint8_t)l;
+		for (size_t j = start; j < i; j++)
+			wire[w++] = (uint8_t)tolower((unsigned char)p[j]);
+		if (i >= n)
+			break;
+		i++; /* the dot */
+	}
+	wire[w++] = 0;
+	for (size_t j = w; j-- > 0;)
+		h = fl_dns_hash_step(h, wire[j]);
+	memset(k, 0, sizeof(*k));
+	k->hash = h;
+	k->wild = (uint32_t)wild;
+	return 0;
+}
+
+/* The keys of a comma-separated pattern list ("" : none). */
+static int dns_keys(const char *list, struct fl_dns_key *keys, int *n_out, char *why, size_t len)
+{
+	const char *p = list;
+	int n = 0;
+
+	*n_out = 0;
+	if (!*list)
+		return 0;
+	for (;;) {
+		const char *end = strchr(p, ','), *a = p, *b;
+		struct fl_dns_key k;
+		int r;
+
+		if (!end)
+			end = p + strlen(p);
+		b = end;
+		while (a < b && isspace((unsigned char)*a))
+			a++;
+		while (b > a && isspace((unsigned char)b[-1]))
+			b--;
+		if (a == b) {
+			snprintf(
+			    why, len,
+			    "\"%s\" has an empty pattern (expected a comma-separated list such "
+			    "as example.com,*.svc.local)",
+			    list);
+			return -EINVAL;
+		}
+		if (n == FL_DNS_PATTERNS_MAX) {
+			snprintf(why, len, "more than %d domain patterns", FL_DNS_PATTERNS_MAX);
+			return -EINVAL;
+		}
+		r = dns_pattern(a, (size_t)(b - a), &k, why, len);
+		if (r)
+			return r;
+		if (keys)
+			keys[n] = k;
+		n++;
+		if (!*end)
+			break;
+		p = end + 1;
+	}
+	*n_out = n;
+	return 0;
+}
+
+int fl_dns_domains_check(const char *list, char *why, size_t len)
+{
+	char dummy[1];
+	int n;
+
+	if (!why || !len) {
+		why = dummy;
+		len = sizeof(dummy);
+	}
+	why[0] = 0;
+	if (!list)
+		return 0;
+	if (strnlen(list, FL_DNS_DOMAINS_TEXT) >= FL_DNS_DOMAINS_TEXT) {
+		snprintf(why, len, "the domain list is longer than %d characters",
+			 FL_DNS_DOMAINS_TEXT - 1);
+		return -EINVAL;
+	}
+	return dns_keys(list, NULL, &n, why, len);
+}
+
+static int has_domains(const struct fl_rule_spec *s)
+{
+	return s->dns.rcode && s->dns.domains[0];
+}
+
+/* Rewrite fl_dns_names from the live rules' patterns: each key holds the
+ * rules naming it; keys no rule names any more are deleted. */
+static int sync_dns_names(struct fl_engine *e)
+{
+	enum { MAX = FL_MAX_RULES * FL_DNS_PATTERNS_MAX };
+	int fd = bpf_map__fd(e->skel->maps.fl_dns_names), n = 0, n_stale = 0, r = 0;
+	struct fl_dns_key *keys = calloc(MAX, sizeof(*keys)), *stale = calloc(MAX, sizeof(*stale));
+	uint64_t *bits = calloc(MAX, sizeof(*bits));
+	struct fl_dns_key k, next;
+	char why[8];
+
+	if (!keys || !bits || !stale) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (int id = 0; id < FL_MAX_RULES; id++) {
+		struct fl_dns_key mine[FL_DNS_PATTERNS_MAX];
+		int m;
+
+		if (!(e->used & (1ull << id)) || !has_domains(&e->specs[id]))
+			continue;
+		if (dns_keys(e->specs[id].dns.domains, mine, &m, why, sizeof(why)))
+			continue; /* refused by valid_spec() */
+		for (int i = 0; i < m; i++) {
+			int j = 0;
+
+			while (j < n && memcmp(&keys[j], &mine[i], sizeof(mine[i])))
+				j++;
+			if (j == n)
+				keys[n++] = mine[i];
+			bits[j] |= 1ull << id;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, &keys[i], &bits[i], BPF_ANY)) {
+			r = -errno;
+			goto out;
+		}
+	for (int more = !bpf_map_get_next_key(fd, NULL, &next); more && n_stale < MAX;
+	     more = !bpf_map_get_next_key(fd, &k, &next)) {
+		int j = 0;
+
+		k = next;
+		while (j < n && memcmp(&keys[j], &k, sizeof(k)))
+			j++;
+		if (j == n)
+			stale[n_stale++] = k;
+	}
+	for (int i = 0; i < n_stale; i++)
+		if (bpf_map_delete_elem(fd, &stale[i]) && errno != ENOENT && !r)
+			r = -errno;
+out:
+	free(keys);
+	free(bits);
+	free(stale);
+	return r;
+}
+
 static void rule_teardown(struct fl_engine *e, int id)
 {
 	struct fl_classifier__bss *bss = e->skel->bss;
@@ -439,6 +654,8 @@ static void rule_teardown(struct fl_engine *e, int id)
 		set_prefixes(e, s, id, 0);
 	if (s->cgroup_id)
 		sync_cgroup(e, s->cgroup_id);
+	if (has_domains(s))
+		sync_dns_names(e);
 }
 
 static void undo_rule(void *ctx, uintptr_t arg)
@@ -466,6 +683,43 @@ static int valid_ports(const struct fl_port_set *ps)
 		if (!ps->r[i].lo || ps->r[i].lo > ps->r[i].hi)
 			return 0;
 	return 1;
+}
+
+/* The error actions (docs/errors.md): one per rule, alone but for
+ * http's delay. refuse is not the classifier's (injector/refuse.c). */
+static int valid_errors(const struct fl_rule_spec *s)
+{
+	int n = !!s->reset.on + !!s->dns.rcode + !!s->http.on;
+	char why[8];
+	int m;
+
+	if (s->refuse.err)
+		return 0;
+	if (!n) /* domains or a path without their action: a mistake */
+		return !s->dns.domains[0] && !s->http.path[0];
+	if (n > 1)
+		return 0;
+	if (s->loss.model != FL_LOSS_RANDOM || s->loss.ppb || s->duplicate.ppb || s->corrupt.ppb ||
+	    s->rate.bits_per_sec || s->reorder.ppb)
+		return 0;
+	if ((s->delay.ns || s->delay.jitter_ns) && !s->http.on)
+		return 0;
+	if (s->protocol == FL_PROTO_ICMP || s->protocol == FL_PROTO_OTHER)
+		return 0;
+	if (s->reset.on)
+		return s->reset.ppb <= FL_PPB_100 && s->protocol != FL_PROTO_UDP;
+	if (s->http.on)
+		return s->http.ppb <= FL_PPB_100 && s->protocol != FL_PROTO_UDP &&
+		       (s->http.status == 0 || (s->http.status >= 100 && s->http.status <= 999)) &&
+		       strnlen(s->http.path, sizeof(s->http.path)) <= FL_HTTP_PATH_MAX &&
+		       !s->dns.domains[0];
+	if (s->dns.ppb > FL_PPB_100 || s->http.path[0])
+		return 0;
+	if (s->dns.rcode != FL_DNS_RCODE_DROP && (s->dns.rcode < 1 || s->dns.rcode > 15))
+		return 0;
+	if (strnlen(s->dns.domains, sizeof(s->dns.domains)) >= sizeof(s->dns.domains))
+		return 0;
+	return dns_keys(s->dns.domains, NULL, &m, why, sizeof(why)) == 0;
 }
 
 static int valid_spec(const struct fl_rule_spec *s)
@@ -503,7 +757,7 @@ static int valid_spec(const struct fl_rule_spec *s)
 	for (int i = 0; i < 5; i++)
 		if (s->loss.p_ppb[i] > FL_PPB_100)
 			return 0;
-	return 1;
+	return valid_errors(s);
 }
 
 void fl_loss_model_defaults(struct fl_rule_spec *s, int given)
@@ -676,6 +930,26 @@ static void fill_rule(struct fl_rule *rule, const struct fl_rule_spec *s)
 			rule->reorder_gap = s->reorder.gap ? s->reorder.gap : 1;
 		}
 	}
+	if (s->reset.on) {
+		rule->actions |= FL_ACT_RESET;
+		rule->err_thresh = thresh(s->reset.ppb ? s->reset.ppb : FL_PPB_100);
+		rule->reset_after_bytes = s->reset.after_bytes;
+		rule->reset_after_ns = s->reset.after_ns;
+	}
+	if (s->dns.rcode) {
+		rule->actions |= FL_ACT_DNS;
+		rule->err_thresh = thresh(s->dns.ppb ? s->dns.ppb : FL_PPB_100);
+		rule->dns_rcode = (__u8)s->dns.rcode;
+		rule->dns_port = s->dns.port ? s->dns.port : 53;
+		if (s->dns.domains[0])
+			rule->err_flags |= FL_ERR_DNS_DOMAINS;
+	}
+	if (s->http.on) {
+		rule->actions |= FL_ACT_HTTP;
+		rule->err_thresh = thresh(s->http.ppb ? s->http.ppb : FL_PPB_100);
+		rule->http_status = (__u16)s->http.status;
+		rule->http_path_len = (__u8)strnlen(s->http.path, FL_HTTP_PATH_MAX);
+	}
 	if (s->rate.bits_per_sec) {
 		uint64_t burst = fl_rate_burst(s);
 
@@ -713,6 +987,11 @@ int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, ui
 	if (r)
 		return r;
 	zero_counters(e, id);
+	/* http --path, and a fresh generation of the rule's fl_conns keys
+	 * (entries of an earlier rule of this id are never seen again) */
+	memset(bss->fl_http_paths[id], 0, sizeof(bss->fl_http_paths[id]));
+	memcpy(bss->fl_http_paths[id], spec->http.path, rule.http_path_len);
+	bss->fl_conn_gen[id] = (bss->fl_conn_gen[id] + 1) & 0xffffff;
 	bss->fl_rules[id] = rule;
 	e->used |= 1ull << id; /* before the maps: sync_cgroup() reads it */
 	if (spec->n_cidrs) {
@@ -730,6 +1009,18 @@ int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, ui
 			if (spec->n_cidrs)
 				set_prefixes(e, spec, id, 0);
 			sync_cgroup(e, spec->cgroup_id);
+			return r;
+		}
+	}
+	if (has_domains(spec)) {
+		r = sync_dns_names(e);
+		if (r) {
+			e->used &= ~(1ull << id);
+			if (spec->n_cidrs)
+				set_prefixes(e, spec, id, 0);
+			if (spec->cgroup_id)
+				sync_cgroup(e, spec->cgroup_id);
+			sync_dns_names(e);
 			return r;
 		}
 	}
@@ -816,6 +1107,9 @@ int fl_engine__counters(struct fl_engine *e, int id, struct fl_counters *out)
 		out->delayed += per_cpu[c].delayed;
 		out->delay_overflow += per_cpu[c].delay_overflow;
 		out->reordered += per_cpu[c].reordered;
+		out->rewritten += per_cpu[c].rewritten;
+		out->reset += per_cpu[c].reset;
+		out->refused += per_cpu[c].refused;
 	}
 	free(per_cpu);
 	return 0;

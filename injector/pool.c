@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "faultline/pool.h"
+#include "faultline/probe.h"
+#include "faultline/refuse.h"
 #include "faultline/runner.h"
 #include "faultline/target.h"
 
@@ -42,7 +44,42 @@ struct fl_pool_step {
 	struct fl_compiled_fault cf;
 	int rule_id;
 	bool has_rule;
+	/* a refuse step: its own cgroup programs, in no layer */
+	struct fl_refuse *refuse;
 };
+
+/* A refuse step: connect() hooks on the target's cgroup, or on the root of
+ * the cgroup v2 mount for every process. Nothing is shared: cgroup hooks
+ * take any number of programs, and each acts on connect() alone. */
+static int place_refuse(struct fl_pool_step *s, char *why, size_t len)
+{
+	char root[4096];
+	const char *dir = s->cf.cgroup_abs;
+	int r;
+
+	if (!dir[0]) {
+		r = fl_cgroup2_mount(root, sizeof(root));
+		if (r) {
+			snprintf(why, len, "cannot find the cgroup v2 mount: %s", strerror(-r));
+			return r;
+		}
+		dir = root;
+	}
+	r = fl_refuse__open(&s->refuse);
+	if (r) {
+		snprintf(why, len, "cannot load the connect() programs: %s%s", strerror(-r),
+			 r == -EPERM ? " (faultline needs root: CAP_BPF and CAP_NET_ADMIN)" : "");
+		return r;
+	}
+	r = fl_refuse__attach(s->refuse, dir);
+	if (r) {
+		snprintf(why, len, "cannot attach to the connect() hooks of cgroup %s: %s", dir,
+			 strerror(-r));
+		fl_refuse__close(s->refuse);
+		s->refuse = NULL;
+	}
+	return r;
+}
 
 int fl_pool_open(const struct fl_engine_opts *base, struct fl_pool **out)
 {
@@ -145,6 +182,15 @@ int fl_pool_place(struct fl_pool *p, const void *owner, const struct fl_compiled
 	s->to_ns = to_ns > from_ns ? to_ns : from_ns + 1;
 	s->cf = *cf;
 	s->rule_id = -1;
+	if (cf->spec.refuse.err) {
+		r = place_refuse(s, why, len);
+		if (r) {
+			free(s);
+			return r;
+		}
+		*out = s;
+		return 0;
+	}
 	pthread_mutex_lock(&p->mu);
 	for (k = 0; k < FL_POOL_LAYERS_MAX; k++) {
 		if (k == p->n_layers) {
@@ -261,9 +307,12 @@ int fl_pool_add_rule(struct fl_pool_step *s, const struct fl_rule_spec *spec, ui
 	int r;
 
 	pthread_mutex_lock(&p->mu);
-	r = s->has_rule
-		? -EEXIST
-		: fl_engine__add_rule(p->layers[s->layer].e, spec, now_ns, lease_ns, &s->rule_id);
+	if (s->refuse)
+		r = s->has_rule ? -EEXIST : fl_refuse__set_rule(s->refuse, spec, now_ns, lease_ns);
+	else
+		r = s->has_rule ? -EEXIST
+				: fl_engine__add_rule(p->layers[s->layer].e, spec, now_ns, lease_ns,
+						      &s->rule_id);
 	if (!r)
 		s->has_rule = true;
 	pthread_mutex_unlock(&p->mu);
@@ -275,7 +324,9 @@ void fl_pool_remove_rule(struct fl_pool_step *s)
 	struct fl_pool *p = s->p;
 
 	pthread_mutex_lock(&p->mu);
-	if (s->has_rule)
+	if (s->has_rule && s->refuse)
+		fl_refuse__clear_rule(s->refuse);
+	else if (s->has_rule)
 		fl_engine__remove_rule(p->layers[s->layer].e, s->rule_id);
 	s->has_rule = false;
 	pthread_mutex_unlock(&p->mu);
@@ -287,7 +338,10 @@ int fl_pool_renew(struct fl_pool_step *s, uint64_t now_ns, uint64_t lease_ns)
 	int r;
 
 	pthread_mutex_lock(&p->mu);
-	r = fl_engine__renew(p->layers[s->layer].e, now_ns, lease_ns);
+	if (s->refuse)
+		r = s->has_rule ? fl_refuse__renew(s->refuse, now_ns, lease_ns) : 0;
+	else
+		r = fl_engine__renew(p->layers[s->layer].e, now_ns, lease_ns);
 	pthread_mutex_unlock(&p->mu);
 	return r;
 }
@@ -297,6 +351,8 @@ int fl_pool_check(struct fl_pool_step *s)
 	struct fl_pool *p = s->p;
 	int r;
 
+	if (s->refuse)
+		return 0;
 	pthread_mutex_lock(&p->mu);
 	r = fl_engine__check(p->layers[s->layer].e);
 	pthread_mutex_unlock(&p->mu);
@@ -310,7 +366,9 @@ void fl_pool_stats(struct fl_pool_step *s, struct fl_counters *c, struct fl_dela
 	memset(c, 0, sizeof(*c));
 	memset(d, 0, sizeof(*d));
 	pthread_mutex_lock(&p->mu);
-	if (s->has_rule) {
+	if (s->has_rule && s->refuse) {
+		fl_refuse__counters(s->refuse, c);
+	} else if (s->has_rule) {
 		fl_engine__counters(p->layers[s->layer].e, s->rule_id, c);
 		fl_engine__delay_stats(p->layers[s->layer].e, s->rule_id, d);
 	}
@@ -325,6 +383,13 @@ void fl_pool_release(struct fl_pool_step *s)
 	if (!s)
 		return;
 	p = s->p;
+	if (s->refuse) {
+		pthread_mutex_lock(&p->mu);
+		fl_refuse__close(s->refuse); /* rule and links go with it */
+		pthread_mutex_unlock(&p->mu);
+		free(s);
+		return;
+	}
 	pthread_mutex_lock(&p->mu);
 	l = &p->layers[s->layer];
 	if (s->has_rule)
@@ -341,6 +406,8 @@ void fl_pool_release(struct fl_pool_step *s)
 
 const char *fl_pool_attach_mode(struct fl_pool_step *s)
 {
+	if (s->refuse)
+		return "cgroup";
 	return fl_engine__attach_mode(s->p->layers[s->layer].e);
 }
 

@@ -1593,6 +1593,25 @@ static void judge_faults(struct fl_probe_report *r)
 			fault_set(f, false, NULL, "needs tcx or clsact");
 	}
 
+	/* the error faults rewrite packets in the same classifier
+	 * (docs/errors.md): say how */
+	if (r->faults[FL_FAULT_RESET].works) {
+		const char *hook = tcx ? "tcx" : "clsact";
+
+		fault_set(&r->faults[FL_FAULT_RESET], true, hook,
+			  "classifier on %s: a segment of the connection becomes a RST (ingress: "
+			  "rewritten in place; egress: reflected into the device's ingress)",
+			  hook);
+		fault_set(&r->faults[FL_FAULT_DNS], true, hook,
+			  "classifier on %s: the rcode of DNS responses rewritten (UDP: trimmed to "
+			  "the question) or the response dropped, checksums fixed",
+			  hook);
+		fault_set(&r->faults[FL_FAULT_HTTP], true, hook,
+			  "classifier on %s: the status of HTTP/1.x responses rewritten in place "
+			  "(same length), checksum fixed",
+			  hook);
+	}
+
 	/* faultline's delay line (docs/delay.md): the classifier copies the
 	 * frame into a ring buffer and sinks it; faultline sends it again at
 	 * its due time. EDT (skb->tstamp, released by sch_fq) is not built:
@@ -1620,7 +1639,8 @@ static void judge_faults(struct fl_probe_report *r)
 		fault_set(&r->faults[FL_FAULT_REFUSE], false, NULL, "needs bpf_set_retval");
 	else
 		fault_set(&r->faults[FL_FAULT_REFUSE], true, "bpf_set_retval",
-			  "cgroup connect hooks with bpf_set_retval");
+			  "cgroup connect4/connect6 hooks (fd-owned links) with bpf_set_retval: "
+			  "connect() fails with the errno asked for");
 
 	if (m[FL_MECH_BPF_LSM].ok)
 		fault_set(&r->faults[FL_FAULT_IO], true, "bpf_lsm", "lsm/file_permission");

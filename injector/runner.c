@@ -45,7 +45,7 @@
 /* Probe results kept per probe for the report (the totals count them all);
  * failures are always kept. */
 #define RUNS_KEPT	  2000
-#define STEP_COUNTERS_MAX 16
+#define STEP_COUNTERS_MAX 24
 
 enum step_state { STEP_PENDING, STEP_LIVE, STEP_DONE };
 
@@ -644,6 +644,12 @@ static void step_counters(struct run_step *st)
 	PUT("delay_overflow", c.delay_overflow);
 	PUT("reordered", c.reordered);
 	PUT("expired", c.expired);
+	if (st->cf.spec.dns.rcode || (st->cf.spec.http.on && st->cf.spec.http.status))
+		PUT("rewritten", c.rewritten);
+	if (st->cf.spec.reset.on)
+		PUT("reset", c.reset);
+	if (st->cf.spec.refuse.err)
+		PUT("refused", c.refused);
 	if (st->cf.spec.delay.ns || st->cf.spec.delay.jitter_ns) {
 		PUT("delay_released", d.released);
 		PUT("delay_limit_dropped", d.limit_dropped);
@@ -775,7 +781,11 @@ bool fl_compiled_overlap(const struct fl_compiled_fault *a, const struct fl_comp
 	const struct fl_rule_spec *x = &a->spec, *y = &b->spec;
 	bool dev = false, cidr;
 
-	if (!(x->dir_mask & y->dir_mask))
+	/* refuse acts on connect(), the others on packets: they never meet */
+	if (!x->refuse.err != !y->refuse.err)
+		return false;
+	dev = x->refuse.err != 0; /* connect() hooks see every interface */
+	if (!dev && !(x->dir_mask & y->dir_mask))
 		return false;
 	for (int i = 0; i < a->n_ifs && !dev; i++)
 		for (int k = 0; k < b->n_ifs && !dev; k++)
@@ -1046,8 +1056,12 @@ int fl_run(const struct fl_scenario *s, const struct fl_run_opts *opts, struct f
 		break;
 	}
 	for (size_t i = 0; i < s->n_faults && !e; i++)
-		if (s->targets[s->faults[i].target].command)
+		if (s->targets[s->faults[i].target].command) {
 			r->steps[i].cf.spec.cgroup_id = r->cgroup_id;
+			/* where refuse attaches its connect() hooks */
+			snprintf(r->steps[i].cf.cgroup_abs, sizeof(r->steps[i].cf.cgroup_abs), "%s",
+				 r->cgroup_dir);
+		}
 	if (!e && !r->o.pool) {
 		struct fl_engine_opts eo = {
 		    .sz = sizeof(eo), .mode = r->o.mode, .run_dir = r->o.run_dir};

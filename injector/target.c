@@ -586,3 +586,33 @@ int fl_target_resolve_devs(const struct fl_rule_spec *spec, const char *const *d
 		*source = src;
 	return 0;
 }
+
+/* The cgroup v2 path of a process: the "0::/path" line of /proc/PID/cgroup. */
+int fl_pid_cgroup(int pid, const char *field, char *out, size_t len, struct fl_error *err)
+{
+	char file[64], line[4096];
+	FILE *f;
+	int found = 0;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	f = fopen(file, "re");
+	if (!f)
+		return fl_error_set(err, field, "no process %d here (expected a running process)",
+				    pid);
+	while (fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(out, len, "%s", line + 3);
+			found = 1;
+			break;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return fl_error_set(
+		    err, field,
+		    "process %d is in no cgroup v2 (expected a host with the unified "
+		    "cgroup hierarchy)",
+		    pid);
+	return 0;
+}

@@ -10,38 +10,9 @@
 #include <string.h>
 
 #include "faultline/dist.h"
+#include "faultline/errors.h"
 #include "faultline/scenario.h"
 #include "faultline/target.h"
-
-/* The cgroup v2 path of a process: the "0::/path" line of /proc/PID/cgroup. */
-static int pid_cgroup(int pid, char *out, size_t len, const char *field, struct fl_error *err)
-{
-	char file[64], line[4096];
-	FILE *f;
-	int found = 0;
-
-	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
-	f = fopen(file, "re");
-	if (!f)
-		return fl_error_set(err, field, "no process %d here (expected a running process)",
-				    pid);
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "0::", 3)) {
-			line[strcspn(line, "\n")] = '\0';
-			snprintf(out, len, "%s", line + 3);
-			found = 1;
-			break;
-		}
-	}
-	fclose(f);
-	if (!found)
-		return fl_error_set(
-		    err, field,
-		    "process %d is in no cgroup v2 (expected a host with the unified "
-		    "cgroup hierarchy)",
-		    pid);
-	return 0;
-}
 
 /* The library's flag names become the target's keys. */
 static void rename_field(struct fl_error *err, const struct fl_scenario_target *t)
@@ -104,7 +75,7 @@ int fl_scenario_compile_fault(const struct fl_scenario *s, size_t fault, uint64_
 		}
 	} else if (t->pid) {
 		snprintf(field, sizeof(field), "targets.%s.pid", t->name);
-		r = pid_cgroup(t->pid, cg, sizeof(cg), field, err);
+		r = fl_pid_cgroup(t->pid, field, cg, sizeof(cg), err);
 		if (!r)
 			r = fl_cgroup_id(cg, field, out->cgroup_abs, sizeof(out->cgroup_abs),
 					 &spec->cgroup_id, err);
@@ -116,6 +87,29 @@ int fl_scenario_compile_fault(const struct fl_scenario *s, size_t fault, uint64_
 		spec->cgroup_id = command_cgroup_id;
 		out->command_pending = command_cgroup_id == 0;
 	}
+
+	{
+		static const char *const keys[6] = {"protocol",	   "port",	"local_port",
+						    "remote_port", "direction", "share"};
+		char kf[6][96];
+		const char *kp[6];
+
+		for (int i = 0; i < 6; i++) {
+			snprintf(kf[i], sizeof(kf[i]), "targets.%s.%s", t->name, keys[i]);
+			kp[i] = kf[i];
+		}
+		r = fl_errors_complete(spec, t->direction_set, t->cgroup || t->pid || t->command,
+				       kp, err);
+		if (r) {
+			err->line = t->pos.line;
+			err->col = t->pos.col;
+			return r;
+		}
+	}
+	/* refuse acts on connect() in a cgroup, on no interface: the target's
+	 * cgroup, or every process (the root of the cgroup v2 mount) */
+	if (spec->refuse.err)
+		return 0;
 
 	/* A target narrowed by a port or a cgroup was accepted without
 	 * allow_wide (the scenario's rule): with no dev and no address it
@@ -193,5 +187,48 @@ void fl_scenario_describe_actions(unsigned acts, const struct fl_rule_spec *s, c
 			fl_append(buf, len, &o, " correlation %s",
 				  fl_fmt_percent(s->reorder.corr_ppb, p2, sizeof(p2)));
 		fl_append(buf, len, &o, " gap %u", s->reorder.gap ? s->reorder.gap : 1);
+	}
+	if (acts & FL_SACT_REFUSE) {
+		const char *name = fl_errno_name(s->refuse.err);
+
+		fl_append(buf, len, &o, "%srefuse errno %s", o ? ", " : "", name ? name : "?");
+		if (s->refuse.ppb && s->refuse.ppb < FL_PPB_100)
+			fl_append(buf, len, &o, " percent %s",
+				  fl_fmt_percent(s->refuse.ppb, p1, sizeof(p1)));
+	}
+	if (acts & FL_SACT_RESET) {
+		fl_append(buf, len, &o, "%sreset", o ? ", " : "");
+		if (s->reset.ppb && s->reset.ppb < FL_PPB_100)
+			fl_append(buf, len, &o, " percent %s",
+				  fl_fmt_percent(s->reset.ppb, p1, sizeof(p1)));
+		if (s->reset.after_bytes)
+			fl_append(buf, len, &o, " after-bytes %s",
+				  fl_fmt_size(s->reset.after_bytes, p1, sizeof(p1)));
+		if (s->reset.after_ns)
+			fl_append(buf, len, &o, " after %s",
+				  fl_fmt_duration(s->reset.after_ns, p1, sizeof(p1)));
+	}
+	if (acts & FL_SACT_DNS) {
+		fl_append(buf, len, &o, "%sdns %s", o ? ", " : "", fl_dns_rcode_name(s->dns.rcode));
+		if (s->dns.domains[0])
+			fl_append(buf, len, &o, " domain %s", s->dns.domains);
+		if (s->dns.ppb && s->dns.ppb < FL_PPB_100)
+			fl_append(buf, len, &o, " percent %s",
+				  fl_fmt_percent(s->dns.ppb, p1, sizeof(p1)));
+		if (s->dns.port && s->dns.port != 53)
+			fl_append(buf, len, &o, " port %u", s->dns.port);
+	}
+	if (acts & FL_SACT_HTTP) {
+		fl_append(buf, len, &o, "%shttp", o ? ", " : "");
+		if (s->http.status)
+			fl_append(buf, len, &o, " status %d", s->http.status);
+		if (s->delay.ns)
+			fl_append(buf, len, &o, " delay %s",
+				  fl_fmt_duration(s->delay.ns, p1, sizeof(p1)));
+		if (s->http.ppb && s->http.ppb < FL_PPB_100)
+			fl_append(buf, len, &o, " percent %s",
+				  fl_fmt_percent(s->http.ppb, p1, sizeof(p1)));
+		if (s->http.path[0])
+			fl_append(buf, len, &o, " path %s", s->http.path);
 	}
 }

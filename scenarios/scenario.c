@@ -23,6 +23,7 @@
 
 #include "faultline/cron.h"
 #include "faultline/dist.h"
+#include "faultline/errors.h"
 #include "faultline/scenario.h"
 #include "faultline/units.h"
 #include "scenarios/node.h"
@@ -486,6 +487,7 @@ static void walk_target(struct walk *w, const struct fl_snode *key, const struct
 			  t);
 	if ((v = get(m, "direction")) &&
 	    !want_scalar(w, v, path_key(fp, p, "direction"), "egress, ingress or both")) {
+		t->direction_set = true;
 		if (!strcmp(v->text, "egress")) {
 			t->direction = "egress";
 			t->dir_mask = FL_DIRMASK_EGRESS;
@@ -637,14 +639,15 @@ static void walk_targets(struct walk *w, const struct fl_snode *m)
 /* ------------------------------------------------------------------ */
 /* Fault steps                                                         */
 
-static const char *const action_names[] = {"loss", "blackhole", "duplicate", "corrupt",
-					   "rate", "delay",	"reorder",   NULL};
-static const char *const later_actions[] = {"reset", "refuse", "dns", "http", NULL};
+static const char *const action_names[] = {"loss",   "blackhole", "duplicate", "corrupt",
+					   "rate",   "delay",	  "reorder",   "reset",
+					   "refuse", "dns",	  "http",      NULL};
 static const char *const step_keys[] = {"target",    "at",	"for",	"loss",	 "blackhole",
 					"duplicate", "corrupt", "rate", "delay", "reorder",
 					"reset",     "refuse",	"dns",	"http",	 NULL};
 
-#define ACTIONS_TEXT "loss, blackhole, duplicate, corrupt, rate, delay or reorder"
+#define ACTIONS_TEXT                                                                               \
+	"loss, blackhole, duplicate, corrupt, rate, delay, reorder, reset, refuse, dns or http"
 
 /* The parameters of an action: a mapping of allowed keys, or (shorthand)
  * a scalar that is its first parameter. Returns the map, or NULL with
@@ -918,6 +921,184 @@ static void walk_rate(struct walk *w, const struct fl_snode *n, const char *path
 		err_from(w, b, fp, &e);
 }
 
+/* A percent of an error fault: above 0. */
+static void get_share(struct walk *w, const struct fl_snode *n, const char *path, uint32_t *ppb)
+{
+	if (!get_percent(w, n, path, ppb) && *ppb == 0)
+		errf(w, n, path, "\"%s\" is zero (expected a percentage above 0, up to 100)",
+		     n->text);
+}
+
+/* The parameters of an error fault: null, {} or a mapping of keys. */
+static const struct fl_snode *error_map(struct walk *w, const struct fl_snode *n, const char *path,
+					const char *const *keys, const char *example)
+{
+	if (fl_snode_is_null(n))
+		return NULL;
+	if (n->kind != FL_SNODE_MAP) {
+		errf(w, n, path, "expected a mapping such as %s, not %s", example, kind_name(n));
+		return NULL;
+	}
+	check_keys(w, n, path, keys);
+	return n;
+}
+
+/* reset: {} | {percent, after_bytes, after} */
+static void walk_reset(struct walk *w, const struct fl_snode *n, const char *path,
+		       struct fl_rule_spec *s)
+{
+	static const char *const keys[] = {"percent", "after_bytes", "after", NULL};
+	const struct fl_snode *m, *v;
+	struct fl_error e = {0};
+	char fp[PATH_LEN];
+
+	s->reset.on = 1;
+	m = error_map(w, n, path, keys, "{percent: 50, after_bytes: 1mb, after: 2s}");
+	if (!m)
+		return;
+	if ((v = get(m, "percent")))
+		get_share(w, v, path_key(fp, path, "percent"), &s->reset.ppb);
+	if ((v = get(m, "after_bytes")) &&
+	    !want_scalar(w, v, path_key(fp, path, "after_bytes"), "a size such as 1mb") &&
+	    fl_parse_size(v->text, fp, &s->reset.after_bytes, &e))
+		err_from(w, v, fp, &e);
+	if ((v = get(m, "after")))
+		get_duration(w, v, path_key(fp, path, "after"), 1, &s->reset.after_ns);
+}
+
+/* refuse: ERRNO | {errno, percent} */
+static void walk_refuse(struct walk *w, const struct fl_snode *n, const char *path,
+			struct fl_rule_spec *s)
+{
+	static const char *const keys[] = {"errno", "percent", NULL};
+	const struct fl_snode *m = NULL, *v = NULL;
+	struct fl_error e = {0};
+	char fp[PATH_LEN];
+
+	s->refuse.err = ECONNREFUSED;
+	snprintf(fp, sizeof(fp), "%s", path);
+	if (n->kind == FL_SNODE_SCALAR && !fl_snode_is_null(n))
+		v = n;
+	else if ((m = error_map(w, n, path, keys, "{errno: ETIMEDOUT, percent: 50}")))
+		v = get(m, "errno"), path_key(fp, path, "errno");
+	if (v && !want_scalar(w, v, fp, FL_ERRNO_NAMES) &&
+	    fl_parse_errno_name(v->text, fp, &s->refuse.err, &e))
+		err_from(w, v, fp, &e);
+	if (m && (v = get(m, "percent")))
+		get_share(w, v, path_key(fp, path, "percent"), &s->refuse.ppb);
+}
+
+static int add_domain_item(struct walk *w, const struct fl_snode *n, const char *path, void *arg)
+{
+	struct fl_error e = {0};
+
+	if (fl_parse_dns_domains(n->text, path, arg, &e)) {
+		err_from(w, n, path, &e);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* dns: RCODE | {rcode, domains, percent, port} */
+static void walk_dns(struct walk *w, const struct fl_snode *n, const char *path,
+		     struct fl_rule_spec *s)
+{
+	static const char *const keys[] = {"rcode", "domains", "percent", "port", NULL};
+	const struct fl_snode *m = NULL, *v = NULL;
+	struct fl_error e = {0};
+	char fp[PATH_LEN];
+	unsigned long port;
+
+	s->dns.rcode = FL_DNS_RCODE_SERVFAIL;
+	snprintf(fp, sizeof(fp), "%s", path);
+	if (n->kind == FL_SNODE_SCALAR && !fl_snode_is_null(n)) {
+		v = n;
+	} else if ((m = error_map(w, n, path, keys,
+				  "{rcode: nxdomain, domains: [\"*.svc.local\"]}"))) {
+		v = get(m, "rcode");
+		if (!v)
+			missing(w, m, path, "rcode", "servfail, nxdomain, refused or drop");
+		path_key(fp, path, "rcode");
+	} else if (fl_snode_is_null(n)) {
+		errf(w, n, path, "needs an rcode (expected servfail, nxdomain, refused or drop)");
+	}
+	if (v && !want_scalar(w, v, fp, "servfail, nxdomain, refused or drop") &&
+	    fl_parse_dns_rcode(v->text, fp, &s->dns.rcode, &e))
+		err_from(w, v, fp, &e);
+	if (!m)
+		return;
+	if ((v = get(m, "domains")))
+		each_item(w, v, path_key(fp, path, "domains"),
+			  "a name such as db.example.com or *.example.com", add_domain_item,
+			  s->dns.domains);
+	if ((v = get(m, "percent")))
+		get_share(w, v, path_key(fp, path, "percent"), &s->dns.ppb);
+	if ((v = get(m, "port")) &&
+	    !get_count(w, v, path_key(fp, path, "port"), 1, 65535, "a port", &port))
+		s->dns.port = (uint16_t)port;
+}
+
+/* http: STATUS | {status, percent, path, delay} */
+static void walk_http_fault(struct walk *w, const struct fl_snode *n, const char *path,
+			    struct fl_rule_spec *s)
+{
+	static const char *const keys[] = {"status", "percent", "path", "delay", NULL};
+	const struct fl_snode *m = NULL, *v = NULL;
+	struct fl_error e = {0};
+	char fp[PATH_LEN], buf[32];
+
+	s->http.on = 1;
+	snprintf(fp, sizeof(fp), "%s", path);
+	if (n->kind == FL_SNODE_SCALAR && !fl_snode_is_null(n)) {
+		v = n;
+	} else if ((m = error_map(w, n, path, keys, "{status: 503, percent: 50, path: /api}"))) {
+		v = get(m, "status");
+		path_key(fp, path, "status");
+		if (!v && !get(m, "delay"))
+			errf(w, m, path,
+			     "needs a status, a delay or both (expected e.g. {status: 503} or "
+			     "{delay: 200ms})");
+	} else {
+		errf(w, n, path, "needs a status (expected e.g. http: 503)");
+	}
+	if (v && !want_scalar(w, v, fp, "an HTTP status code such as 503") &&
+	    fl_parse_http_status(v->text, fp, &s->http.status, &e))
+		err_from(w, v, fp, &e);
+	if (!m)
+		return;
+	if ((v = get(m, "percent")))
+		get_share(w, v, path_key(fp, path, "percent"), &s->http.ppb);
+	if ((v = get(m, "path")) &&
+	    !want_scalar(w, v, path_key(fp, path, "path"), "a path prefix such as /api") &&
+	    fl_parse_http_path(v->text, fp, s->http.path, &e))
+		err_from(w, v, fp, &e);
+	if ((v = get(m, "delay")) &&
+	    !get_duration(w, v, path_key(fp, path, "delay"), 0, &s->delay.ns) &&
+	    s->delay.ns > FL_DELAY_MAX_NS)
+		errf(w, v, fp, "\"%s\" is above %s (expected a shorter delay)", v->text,
+		     fl_fmt_duration(FL_DELAY_MAX_NS, buf, sizeof(buf)));
+}
+
+/* An error fault is alone in its step: it acts on connections, names and
+ * responses, not on every packet as the others do. */
+static void check_error_alone(struct walk *w, const struct fl_scenario_fault *f, const char *p)
+{
+	unsigned errs = f->actions & FL_SACT_ERRORS, others = f->actions & ~FL_SACT_ERRORS;
+	unsigned bit;
+	char fp[PATH_LEN];
+	struct fl_snode at = {0};
+
+	if (!errs || (!(errs & (errs - 1)) && !others))
+		return;
+	bit = (unsigned)__builtin_ctz(errs & (errs - 1) ? errs & (errs - 1) : others);
+	at.line = f->act_pos[bit].line;
+	at.col = f->act_pos[bit].col;
+	errf(w, &at, path_key(fp, p, action_names[bit]),
+	     "cannot share a step with %s: each error fault (reset, refuse, dns, http) is a step "
+	     "of its own (expected another step in faults)",
+	     action_names[__builtin_ctz(errs)]);
+}
+
 static void walk_step(struct walk *w, const struct fl_snode *m, size_t idx,
 		      struct fl_scenario_fault *f)
 {
@@ -998,9 +1179,6 @@ static void walk_step(struct walk *w, const struct fl_snode *m, size_t idx,
 			continue;
 		name = k->text;
 		path_key(fp, p, name);
-		for (size_t j = 0; later_actions[j]; j++)
-			if (!strcmp(name, later_actions[j]))
-				errf(w, k, fp, "not supported yet (issue 8)");
 		for (unsigned j = 0; action_names[j]; j++)
 			if (!strcmp(name, action_names[j]))
 				bit = 1u << j;
@@ -1049,6 +1227,18 @@ static void walk_step(struct walk *w, const struct fl_snode *m, size_t idx,
 		case FL_SACT_DELAY:
 			walk_delay(w, v, fp, &f->act);
 			break;
+		case FL_SACT_RESET:
+			walk_reset(w, v, fp, &f->act);
+			break;
+		case FL_SACT_REFUSE:
+			walk_refuse(w, v, fp, &f->act);
+			break;
+		case FL_SACT_DNS:
+			walk_dns(w, v, fp, &f->act);
+			break;
+		case FL_SACT_HTTP:
+			walk_http_fault(w, v, fp, &f->act);
+			break;
 		case FL_SACT_REORDER: {
 			static const char *const keys[] = {"percent", "correlation", "gap", NULL};
 			const struct fl_snode *mm = walk_percent_action(
@@ -1088,14 +1278,9 @@ static void walk_step(struct walk *w, const struct fl_snode *m, size_t idx,
 		    "sends some packets ahead of delayed ones, and nothing is delayed in this step "
 		    "(expected e.g. delay: {time: 10ms} in the same step)");
 	}
-	if (!f->actions) {
-		int later = 0;
-
-		for (size_t j = 0; later_actions[j]; j++)
-			later |= get(m, later_actions[j]) != NULL;
-		if (!later)
-			errf(w, m, p, "no fault (expected one of " ACTIONS_TEXT ")");
-	}
+	check_error_alone(w, f, p);
+	if (!f->actions)
+		errf(w, m, p, "no fault (expected one of " ACTIONS_TEXT ")");
 }
 
 static void walk_faults(struct walk *w, const struct fl_snode *n)

@@ -11,7 +11,7 @@ PKGS=(
 	libmnl-dev libnftnl-dev libnetfilter-queue-dev libcurl4-openssl-dev libsqlite3-dev libmicrohttpd-dev clang-format
 	# tests and demo
 	libcmocka-dev bats bats-assert bats-support iproute2 iputils-ping iperf3 nftables iptables
-	jq procps python3 curl redis-server nginx-light python3-jsonschema python3-prometheus-client libxml2-utils sqlite3
+	jq procps python3 curl redis-server nginx-light python3-jsonschema python3-prometheus-client libxml2-utils sqlite3 dnsmasq-base
 )
 
 if [ "$(id -u)" -ne 0 ]; then

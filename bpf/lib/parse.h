@@ -34,7 +34,7 @@ struct fl_pkt {
 	__u8 family;	  /* 4 or 6 */
 	__u8 has_l4;	  /* the L4 header is in this packet (not a later fragment) */
 	__u16 l4_off;	  /* offset of the L4 header from the start of the frame */
-	__u16 pad;
+	__u16 l3_off;	  /* offset of the IP header from the start of the frame */
 };
 
 static __always_inline int fl_proto_class_of(__u8 proto)
@@ -79,6 +79,7 @@ static __always_inline int fl_parse_once(struct __sk_buff *skb, struct fl_pkt *p
 		cur = vh + 1;
 	}
 
+	pkt->l3_off = (__u16)(cur - data);
 	if (h_proto == bpf_htons(FL_ETH_P_IP)) {
 		struct iphdr *ip = cur;
 		__u32 ihl;

@@ -60,6 +60,13 @@ struct fl_cidr {
 };
 #define FL_CIDRS_MAX 16
 
+/* dns actions: an rcode, or FL_DNS_RCODE_DROP (the response vanishes). */
+#define FL_DNS_RCODE_SERVFAIL 2
+#define FL_DNS_RCODE_NXDOMAIN 3
+#define FL_DNS_RCODE_REFUSED  5
+#define FL_DNS_RCODE_DROP     FL_DNS_DROP
+#define FL_DNS_DOMAINS_TEXT   1024
+
 /* What a rule matches and does, in user-space terms. Zero means "not
  * constrained" / "no such action" for every field. */
 struct fl_rule_spec {
@@ -104,6 +111,32 @@ struct fl_rule_spec {
 		uint32_t corr_ppb;
 		uint32_t gap; /* netem's gap; 0 with ppb set: 1 */
 	} reorder;
+	/* errors (docs/errors.md); a rule with one has no other action, but
+	 * http may carry delay (the first segment of each chosen response) */
+	struct {
+		int err;      /* refuse: connect() fails with this errno; 0: no refuse */
+		uint32_t ppb; /* share of the connect() calls; 0: all */
+	} refuse;
+	struct {
+		int on;
+		uint32_t ppb; /* share of the connections (by flow hash); 0: all */
+		uint64_t after_bytes;
+		uint64_t after_ns;
+	} reset;
+	struct {
+		int rcode;     /* FL_DNS_RCODE_*; 0: no dns action */
+		uint16_t port; /* the server's port; 0: 53 */
+		uint32_t ppb;  /* share of the responses; 0: all */
+		/* --domain patterns, comma-separated ("example.com,*.svc.local");
+		 * "": every name */
+		char domains[FL_DNS_DOMAINS_TEXT];
+	} dns;
+	struct {
+		int on;
+		int status;			 /* 100..999; 0: kept (delay only) */
+		uint32_t ppb;			 /* share of the responses; 0: all */
+		char path[FL_HTTP_PATH_MAX + 1]; /* request path prefix; "": any */
+	} http;
 	int has_seed; /* reproducible decisions from seed (per CPU) */
 	uint64_t seed;
 	uint64_t end_ns; /* CLOCK_MONOTONIC end of the fault; 0: none */
@@ -152,6 +185,10 @@ int fl_engine__attach(struct fl_engine *e, int ifindex, unsigned dir_mask);
 /* Detach the classifier from ifindex in the directions of dir_mask (what
  * fl_engine__attach() made); -ENOENT when it was not attached there. */
 int fl_engine__detach(struct fl_engine *e, int ifindex, unsigned dir_mask);
+
+/* Check a dns --domain list (comma-separated patterns "name.example" or
+ * "*.example.com"; "" = every name): 0, or -EINVAL with why filled. */
+int fl_dns_domains_check(const char *list, char *why, size_t len);
 
 /* Install a rule, live until min(spec->end_ns, now_ns + lease_ns). */
 int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, uint64_t now_ns,

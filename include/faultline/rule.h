@@ -41,6 +41,70 @@ enum fl_proto_class {
 #define FL_ACT_CORRUPT	 (1u << 2)
 #define FL_ACT_DUPLICATE (1u << 3)
 #define FL_ACT_DELAY	 (1u << 4) /* egress: copy to the delay line, sink the original */
+/* Errors (docs/errors.md). A rule with one of these has no other action
+ * but FL_ACT_DELAY (with FL_ACT_HTTP: the delay applies only to the first
+ * segment of each chosen response). */
+#define FL_ACT_RESET                                                                               \
+	(1u << 5) /* TCP: the next segment of a chosen connection becomes a RST                    \
+		   * for the local socket (ingress: rewritten in place; egress:                    \
+		   * reflected into the device's ingress) */
+#define FL_ACT_DNS                                                                                 \
+	(1u << 6)		/* DNS responses: rcode rewritten (UDP: trimmed to the             \
+				 * question), or dropped */
+#define FL_ACT_HTTP   (1u << 7) /* HTTP/1.x responses: the 3-digit status rewritten in place */
+#define FL_ACT_ERRORS (FL_ACT_RESET | FL_ACT_DNS | FL_ACT_HTTP)
+
+/* fl_rule.dns_rcode: drop the response instead of rewriting it. */
+#define FL_DNS_DROP 0xff
+
+/* fl_rule.err_flags */
+#define FL_ERR_DNS_DOMAINS (1u << 0) /* only names in fl_dns_names with this rule's bit */
+
+/* HTTP --path prefixes: fl_http_paths[rule id], http_path_len bytes. */
+#define FL_HTTP_PATH_MAX 64
+
+/* DNS --domain patterns: at most this many per rule, and the names in
+ * wire format (length-prefixed labels, lower case, ending in a 0 byte) are
+ * at most FL_DNS_NAME_MAX bytes. */
+#define FL_DNS_PATTERNS_MAX 16
+#define FL_DNS_NAME_MAX	    255
+
+/* Key of fl_dns_names: the hash of a wire-format name (or, wild = 1, of the
+ * suffix after the '*.' of a wildcard pattern, matched at a label boundary
+ * below the first label). Value: a __u64 bitmap of rules. */
+struct fl_dns_key {
+	__u64 hash;
+	__u32 wild;
+	__u32 pad;
+};
+
+/* The hash of a wire-format name, both sides: computed from the last byte
+ * back, so that the BPF side gets the hash of every suffix in one pass:
+ * h(i) = (lower(b[i]) + 1) + FL_DNS_HASH_MUL * h(i + 1), h(len) = 0. */
+#define FL_DNS_HASH_MUL 0x100000001b3ull
+static inline __u64 fl_dns_hash_step(__u64 h_next, __u8 b)
+{
+	if (b >= 'A' && b <= 'Z')
+		b = (__u8)(b + 32);
+	return (__u64)b + 1 + FL_DNS_HASH_MUL * h_next;
+}
+
+/* Per-connection state of error rules (fl_conns, an LRU hash): reset's
+ * thresholds and http --path's pending request. Normalised to this host:
+ * local = the source on egress, the destination on ingress. */
+struct fl_conn_key {
+	__u32 local[4];
+	__u32 remote[4];
+	__u16 lport;
+	__u16 rport;
+	__u32 rule;
+};
+struct fl_conn {
+	__u64 first_ns;	 /* when a rule first saw the connection (reset at SYN) */
+	__u64 bytes;	 /* TCP payload bytes seen */
+	__u32 http_want; /* the last request matched --path */
+	__u32 done;	 /* reset: a RST was made */
+};
 
 /* Loss models (fl_rule.loss_model), netem's. */
 #define FL_LOSS_RANDOM	0 /* independent, or correlated by loss_corr */
@@ -173,7 +237,19 @@ struct fl_rule {
 	__u64 reorder_thresh;
 	__u32 reorder_corr;
 	__u32 reorder_gap; /* 0: no reorder */
-	__u64 reserved[5];
+	/* errors (FL_ACT_RESET, _DNS, _HTTP) */
+	__u64 err_thresh;	 /* reset: share of connections (by flow hash);
+				  * dns, http: of responses (a draw each) */
+	__u64 reset_after_bytes; /* reset: once this many TCP payload bytes of the
+				  * connection passed the rule's hooks (0: at once) */
+	__u64 reset_after_ns;	 /* reset: and this long after the rule first saw it */
+	__u16 http_status;	 /* 100..999; 0: kept (http --delay alone) */
+	__u16 dns_port;		 /* the DNS server's port, host order (53) */
+	__u8 dns_rcode;		 /* 1..15, or FL_DNS_DROP */
+	__u8 http_path_len;	 /* 0: any path; else the prefix in fl_http_paths[id] */
+	__u8 err_flags;		 /* FL_ERR_* */
+	__u8 pad1;
+	__u64 reserved[1];
 };
 
 /* Per-rule, per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, index = rule id). */
@@ -188,6 +264,9 @@ struct fl_counters {
 	__u64 delayed;	      /* copied to the delay line (and the original sunk) */
 	__u64 delay_overflow; /* ring full, frame too big or consumer stalled: passed undelayed */
 	__u64 reordered;      /* sent at once, ahead of the delayed ones (reorder) */
+	__u64 rewritten;      /* dns, http: responses rewritten */
+	__u64 reset;	      /* reset: segments turned into RSTs */
+	__u64 refused;	      /* refuse: connect() calls failed */
 };
 
 /* Per-rule, per-CPU state of the random processes. */
@@ -236,7 +315,7 @@ struct fl_lpm6_key {
 };
 
 _Static_assert(sizeof(struct fl_rule) == 192, "fl_rule layout");
-_Static_assert(sizeof(struct fl_counters) == 80, "fl_counters layout");
+_Static_assert(sizeof(struct fl_counters) == 104, "fl_counters layout");
 _Static_assert(sizeof(struct fl_delay_rec) == 32, "fl_delay_rec layout");
 _Static_assert(sizeof(struct fl_rule_state) == 32, "fl_rule_state layout");
 _Static_assert(sizeof(struct fl_match_tables) == 128, "fl_match_tables layout");

@@ -71,6 +71,7 @@ struct fl_scenario_target {
 	char **devs; /* dev: interfaces named, as written */
 	int n_devs;
 	const char *direction;	   /* "egress" (default), "ingress", "both" */
+	bool direction_set;	   /* written (error faults default to both) */
 	unsigned dir_mask;	   /* FL_DIRMASK_* */
 	const char *protocol_name; /* "any" (default), "tcp", "udp", "icmp" */
 	int protocol;		   /* FL_PROTOCOL_ANY or FL_PROTO_* */
@@ -96,8 +97,15 @@ enum {
 	FL_SACT_RATE = 1u << 4,
 	FL_SACT_DELAY = 1u << 5,
 	FL_SACT_REORDER = 1u << 6,
+	FL_SACT_RESET = 1u << 7,
+	FL_SACT_REFUSE = 1u << 8,
+	FL_SACT_DNS = 1u << 9,
+	FL_SACT_HTTP = 1u << 10,
 };
-#define FL_SACT__COUNT 7
+#define FL_SACT__COUNT 11
+/* The error faults: each alone in its step (http may carry a delay of its
+ * own, http.delay). */
+#define FL_SACT_ERRORS (FL_SACT_RESET | FL_SACT_REFUSE | FL_SACT_DNS | FL_SACT_HTTP)
 
 /* One step of the timeline: some actions on one target from at_ns for
  * for_ns. */

@@ -51,6 +51,11 @@ const char *fl_fmt_cidr(const struct fl_cidr *c, int with_len, char *buf, size_t
 int fl_cgroup_id(const char *path, const char *field, char *abs, size_t abs_len, uint64_t *id,
 		 struct fl_error *err);
 
+/* The cgroup v2 path of process pid in the hierarchy (the "0::/path" line
+ * of /proc/PID/cgroup), for fl_cgroup_id(). -EINVAL with err filled when
+ * there is no such process or it is in no cgroup v2. */
+int fl_pid_cgroup(int pid, const char *field, char *out, size_t len, struct fl_error *err);
+
 /* How fl_target_resolve_devs() found the interfaces. */
 enum fl_devs_source {
 	FL_DEVS_NAMED = 0, /* --dev */

@@ -525,7 +525,7 @@ d_gen_bodies() {
 422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va}}\nfaults: [{target: t, reorder: 10%}]\n|faults[0].reorder
 422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va}}\nfaults: [{target: t, loss: 1%, blackhole: {}}]\n|cannot be combined with loss
 422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va}}\nfaults: [{target: t, corrupt: {percent: 1, payload: yes}}]\n|"yes" is not a boolean
-422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va}}\nfaults: [{target: t, reset: {}}]\n|not supported yet
+422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va}}\nfaults: [{target: t, reset: {}, loss: 1%}]\n|step of its own
 422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va}}\nfaults: [{target: t, at: 10s, loss: 1%}]\n|faults[0].at
 422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va}}\nfaults: [{target: t, for: 10s, loss: 1%}]\n|faults[0].for
 422|invalid-scenario|application/yaml|version: 1\nname: x\nduration: 5s\ntargets: {t: {dev: va, port: 70000}}\nfaults: [{target: t, loss: 1%}]\n|targets.t.port: "70000" is not a port

@@ -151,7 +151,7 @@ bad() { # bad EXPECTED_MESSAGE ARGS...
 	bad "--burst: needs a value" rate 1mbit --burst --dev va
 }
 @test "unknown_word_after_a_fault_is_refused" {
-	bad 'unexpected argument "jitter" (expected a fault: loss, duplicate, corrupt, rate, blackhole, delay or reorder' loss 5% jitter 10% --dev va
+	bad 'unexpected argument "jitter" (expected a fault: loss, duplicate, corrupt, rate, blackhole, delay, reorder, refuse, reset, dns or http' loss 5% jitter 10% --dev va
 }
 
 # Target -------------------------------------------------------------------
@@ -237,7 +237,7 @@ bad() { # bad EXPECTED_MESSAGE ARGS...
 	bad '--dev: no interface named "nosuch0" here' loss 5% --dev va,nosuch0
 }
 @test "ambiguous_option_is_refused_naming_the_candidates" {
-	bad "option --p is ambiguous (expected one of --protocol, --port)" loss 5% --dev va --p 80
+	bad "option --p is ambiguous (expected one of --protocol, --port, --pid)" loss 5% --dev va --p 80
 }
 @test "option_without_value_is_refused" {
 	bad "option --dev needs a value" loss 5% --dev
@@ -266,7 +266,7 @@ bad() { # bad EXPECTED_MESSAGE ARGS...
 	[ "$(jq -r .target.remote_port "$out")" = 7777 ]
 	[ "$(jq -r .target.share_percent "$out")" = 50 ]
 	[ "$(jq -r .target.seed "$out")" = 18446744073709551615 ]
-	[ "$(jq -r '.counters | keys | join(",")' "$out")" = after_deadline,bytes,corrupted,dropped,duplicated,matched,rate_dropped ]
+	[ "$(jq -r '.counters | keys | join(",")' "$out")" = after_deadline,bytes,corrupted,dropped,duplicated,matched,rate_dropped,refused,reset,rewritten ]
 	[ "$(jq -r .ended "$out")" = expired ]
 	assert_no_residue
 }

@@ -23,7 +23,7 @@
 #define SEC_NS 1000000000ull
 
 struct pkt {
-	uint8_t b[256];
+	uint8_t b[2048];
 	uint32_t len;
 };
 

@@ -54,8 +54,9 @@ cgroup2_mount() {
 # $BATS_TEST_TMPDIR/inject.{out,err}. FL_INJECT_BIN overrides the binary.
 # nsenter (not ip netns exec, which
 # mounts a fresh /sys) keeps the host's cgroup v2 mount visible.
+# FL_INJECT_NS: run it in that namespace instead of A.
 fl_inject_bg() {
-	nsenter --net="/run/netns/$FL_NS_A" "${FL_INJECT_BIN:-$FAULTLINE}" inject "$@" \
+	nsenter --net="/run/netns/${FL_INJECT_NS:-$FL_NS_A}" "${FL_INJECT_BIN:-$FAULTLINE}" inject "$@" \
 		>"$BATS_TEST_TMPDIR/inject.out" 2>"$BATS_TEST_TMPDIR/inject.err" &
 	FL_INJECT_PID=$!
 	FL_PIDS+=("$FL_INJECT_PID")
@@ -127,7 +128,7 @@ within_binomial() {
 assert_no_residue() {
 	local i progs
 	for i in $(seq 1 40); do
-		progs=$(bpftool prog show 2>/dev/null | grep -cE 'name fl_(ingress|egress|baseline|reinject|watch_exit)' || true)
+		progs=$(bpftool prog show 2>/dev/null | grep -cE 'name fl_(ingress|egress|baseline|reinject|watch_exit|refuse_conn)' || true)
 		[ "$progs" -eq 0 ] && break
 		sleep 0.05
 	done

@@ -320,6 +320,90 @@ static void compile_names_the_target_when_the_host_cannot_resolve_it(void **stat
 	fl_scenario_free(s);
 }
 
+static void error_steps_compile_as_inject_builds_them(void **state)
+{
+	static const char text[] =
+	    "version: 1\nname: t\nduration: 60s\n"
+	    "targets:\n"
+	    "  web: {dev: lo, port: 8080}\n"
+	    "  ns: {dev: lo}\n"
+	    "  db: {host: 10.0.0.2, port: 5432}\n"
+	    "  in: {dev: lo, port: 9000, direction: ingress}\n"
+	    "faults:\n"
+	    "  - {target: web, http: {status: 503, percent: 25, path: /api, delay: 50ms}}\n"
+	    "  - {target: ns, dns: {rcode: nxdomain, domains: [A.Example.COM., \"*.svc.local\"]}}\n"
+	    "  - {target: db, refuse: ETIMEDOUT}\n"
+	    "  - {target: in, reset: {percent: 50, after_bytes: 1000b, after: 2s}}\n"
+	    "  - {target: ns, dns: drop}\n";
+	struct fl_scenario *s = load("e.yaml", text);
+	struct fl_compiled_fault cf;
+	struct fl_error err = {0};
+
+	(void)state;
+	assert_int_equal(s->faults[0].actions, FL_SACT_HTTP);
+	assert_int_equal(fl_scenario_compile_fault(s, 0, 0, &cf, &err), 0);
+	assert_int_equal(cf.spec.dir_mask, FL_DIRMASK_BOTH); /* no direction: both */
+	assert_int_equal(cf.spec.protocol, FL_PROTO_TCP);
+	assert_int_equal(cf.spec.http.on, 1);
+	assert_int_equal(cf.spec.http.status, 503);
+	assert_int_equal(cf.spec.http.ppb, 250000000u);
+	assert_string_equal(cf.spec.http.path, "/api");
+	assert_int_equal(cf.spec.delay.ns, 50000000ull);
+	assert_int_equal(cf.n_ifs, 1);
+
+	assert_int_equal(fl_scenario_compile_fault(s, 1, 0, &cf, &err), 0);
+	assert_int_equal(cf.spec.dns.rcode, FL_DNS_RCODE_NXDOMAIN);
+	assert_int_equal(cf.spec.dns.port, 53);
+	assert_int_equal(cf.spec.ports.n, 1); /* port 53 added */
+	assert_int_equal(cf.spec.ports.r[0].lo, 53);
+	assert_string_equal(cf.spec.dns.domains, "a.example.com,*.svc.local");
+	assert_int_equal(cf.spec.dir_mask, FL_DIRMASK_BOTH);
+	assert_int_equal(cf.spec.protocol, FL_PROTOCOL_ANY);
+
+	/* refuse: connect() hooks, no interface */
+	assert_int_equal(fl_scenario_compile_fault(s, 2, 0, &cf, &err), 0);
+	assert_int_equal(cf.spec.refuse.err, ETIMEDOUT);
+	assert_int_equal(cf.n_ifs, 0);
+	assert_int_equal(cf.spec.ports.r[0].lo, 5432);
+	assert_string_equal(cf.cgroup_abs, "");
+
+	assert_int_equal(fl_scenario_compile_fault(s, 3, 0, &cf, &err), 0);
+	assert_int_equal(cf.spec.dir_mask, FL_DIRMASK_INGRESS); /* as written */
+	assert_int_equal(cf.spec.reset.on, 1);
+	assert_int_equal(cf.spec.reset.ppb, 500000000u);
+	assert_int_equal(cf.spec.reset.after_bytes, 1000);
+	assert_int_equal(cf.spec.reset.after_ns, 2000000000ull);
+
+	assert_int_equal(fl_scenario_compile_fault(s, 4, 0, &cf, &err), 0);
+	assert_int_equal(cf.spec.dns.rcode, FL_DNS_RCODE_DROP);
+	fl_scenario_free(s);
+}
+
+static void error_steps_refuse_what_their_mechanism_cannot_do(void **state)
+{
+	static const char text[] = "version: 1\nname: t\nduration: 60s\n"
+				   "targets:\n"
+				   "  u: {dev: lo, protocol: udp, port: 80}\n"
+				   "  l: {dev: lo, local_port: 80}\n"
+				   "  r: {dev: lo, port: \"53,5353\"}\n"
+				   "faults:\n"
+				   "  - {target: u, reset: {}}\n"
+				   "  - {target: l, refuse: {}}\n"
+				   "  - {target: r, dns: servfail}\n";
+	struct fl_scenario *s = load("e.yaml", text);
+	struct fl_compiled_fault cf;
+	struct fl_error err = {0};
+
+	(void)state;
+	assert_int_equal(fl_scenario_compile_fault(s, 0, 0, &cf, &err), -EINVAL);
+	assert_string_equal(err.field, "targets.u.protocol");
+	assert_int_equal(fl_scenario_compile_fault(s, 1, 0, &cf, &err), -EINVAL);
+	assert_string_equal(err.field, "targets.l.local_port");
+	assert_int_equal(fl_scenario_compile_fault(s, 2, 0, &cf, &err), -EINVAL);
+	assert_string_equal(err.field, "targets.r.port");
+	fl_scenario_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +414,8 @@ int main(void)
 	    cmocka_unit_test(oversized_and_non_utf8_input_is_refused),
 	    cmocka_unit_test(compiled_step_is_what_inject_builds),
 	    cmocka_unit_test(compile_names_the_target_when_the_host_cannot_resolve_it),
+	    cmocka_unit_test(error_steps_compile_as_inject_builds_them),
+	    cmocka_unit_test(error_steps_refuse_what_their_mechanism_cannot_do),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
