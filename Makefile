@@ -131,7 +131,93 @@ install: all
 	install -m 0644 README.md docs/*.md docs/*.json docs/*.xsd $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(DOCDIR)/examples
 	install -m 0644 examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
+	install -D -m 0644 completions/faultline.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultline && ln -sf faultline $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultlined
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/faultline $(DESTDIR)$(SBINDIR)/faultlined $(DESTDIR)$(UNITDIR)/faultlined.service
 	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultline $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultlined
+
+# ------------------------------------------------------------------
+# Fuzzing (docs/fuzzing.md): libFuzzer harnesses fuzz/fuzz_<h>.c, built with
+# clang into $(FUZZ_DIR)/fuzz_<h> against the library compiled with the same
+# flags into $(FUZZ_DIR)/obj; the linker takes from that archive only the
+# objects a harness needs.
+#   make fuzz-build     build the harnesses
+#   make fuzz           fuzz each one FUZZ_SECONDS (600) on a copy of its corpus
+#   make fuzz-regress   run each over fuzz/corpus/<h> and fuzz/regress/<h> once (TAP)
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZERS      := scenario units inject_args api_body
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -DFL_FUZZ \
+		-std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. -I$(BUILD) $(NL_CFLAGS)
+FUZZ_LIB     := $(FUZZ_DIR)/obj/libfaultline.a
+FUZZ_RUN     := nice -n 19
+# the objects each harness links besides the library archive
+FUZZ_EXTRA_inject_args := $(FUZZ_DIR)/obj/cli/inject.o $(FUZZ_DIR)/obj/cli/ctl.o
+
+.PHONY: fuzz-build fuzz fuzz-regress
+
+fuzz-build: $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZERS))
+
+$(FUZZ_DIR)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
+	$(AR) rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_inject_args: $(FUZZ_EXTRA_inject_args)
+$(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB) $(HDRS) api/manager.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_EXTRA_$*) $(FUZZ_LIB) $(LDLIBS) -o $@
+
+fuzz: fuzz-build
+	@mkdir -p $(FUZZ_DIR)/logs; \
+	for h in $(FUZZERS); do \
+		rm -rf $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/crashes/$$h; \
+		mkdir -p $(FUZZ_DIR)/corpus/$$h $(FUZZ_DIR)/crashes/$$h; \
+		cp fuzz/corpus/$$h/* $(FUZZ_DIR)/corpus/$$h/ 2>/dev/null; \
+		echo "# fuzz $$h for $(FUZZ_SECONDS)s (log: $(FUZZ_DIR)/logs/$$h.log)"; \
+		$(FUZZ_RUN) $(FUZZ_DIR)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+			-rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_DIR)/crashes/$$h/ $(FUZZ_DIR)/corpus/$$h \
+			>$(FUZZ_DIR)/logs/$$h.log 2>&1; \
+		rc=$$?; \
+		execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_DIR)/logs/$$h.log | tail -n 1); \
+		last=$$(grep -E '^#[0-9]+.*cov: ' $(FUZZ_DIR)/logs/$$h.log | tail -n 1); \
+		cov=$$(echo "$$last" | sed -n 's/.* cov: \([0-9]*\).*/\1/p'); \
+		ft=$$(echo "$$last" | sed -n 's/.* ft: \([0-9]*\).*/\1/p'); \
+		crashes=$$(ls $(FUZZ_DIR)/crashes/$$h | wc -l); \
+		echo "fuzz $$h: execs $${execs:-?} cov $${cov:-?} ft $${ft:-?} crashes $$crashes exit $$rc corpus $$(ls $(FUZZ_DIR)/corpus/$$h | wc -l)"; \
+	done
+
+# Exits 0 with "# skip" lines where clang cannot link a libFuzzer program.
+fuzz-regress:
+	@n=0; fail=0; \
+	if ! echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
+		$(FUZZ_CC) -x c - -fsanitize=fuzzer -o /dev/null >/dev/null 2>&1; then \
+		for h in $(FUZZERS); do n=$$((n + 1)); echo "ok $$n - fuzz $$h corpus # skip no libFuzzer"; done; \
+		exit 0; \
+	fi; \
+	mkdir -p $(FUZZ_DIR); \
+	if ! $(MAKE) --no-print-directory fuzz-build >$(FUZZ_DIR)/build.log 2>&1; then \
+		cat $(FUZZ_DIR)/build.log; \
+		for h in $(FUZZERS); do n=$$((n + 1)); echo "not ok $$n - fuzz $$h corpus (build failed)"; done; \
+		exit 1; \
+	fi; \
+	for h in $(FUZZERS); do \
+		n=$$((n + 1)); dirs=; k=0; \
+		for d in fuzz/corpus/$$h fuzz/regress/$$h; do \
+			[ -d $$d ] || continue; dirs="$$dirs $$d"; k=$$((k + $$(ls $$d | wc -l))); \
+		done; \
+		if $(FUZZ_DIR)/fuzz_$$h -runs=0 -timeout=10 -rss_limit_mb=2048 $$dirs >$(FUZZ_DIR)/regress-$$h.log 2>&1; then \
+			echo "ok $$n - fuzz $$h corpus ($$k inputs)"; \
+		else \
+			tail -n 40 $(FUZZ_DIR)/regress-$$h.log; \
+			echo "not ok $$n - fuzz $$h corpus ($$k inputs)"; fail=1; \
+		fi; \
+	done; \
+	exit $$fail

@@ -1417,6 +1417,24 @@ static void free_args(struct inject_args *a)
 	a->n_devs = 0;
 }
 
+#ifdef FL_FUZZ
+/* The fuzz build only (fuzz/fuzz_inject_args.c): parse argv as inject does,
+ * then free what was parsed; parse_args' return. */
+int fl_inject_parse_for_fuzz(int argc, char **argv);
+int fl_inject_parse_for_fuzz(int argc, char **argv)
+{
+	struct inject_args *a = calloc(1, sizeof(*a));
+	int r;
+
+	if (!a)
+		return -ENOMEM;
+	r = parse_args(argc, argv, a);
+	free_args(a);
+	free(a);
+	return r;
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Describing faults and target                                        */
 

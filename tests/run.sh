@@ -70,6 +70,17 @@ if [ ${#filter[@]} -eq 0 ]; then
 	for t in "$BUILD"/tests/unit/test_* "$BUILD"/tests/bpf/test_*; do
 		[ -x "$t" ] && run_binary "$t"
 	done
+	# the fuzz harnesses over their seed corpora and crash reproducers, once
+	# each (make fuzz-regress: builds them; "# skip" without libFuzzer)
+	echo "# fuzz-regress"
+	make --no-print-directory -C "$top" fuzz-regress >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	count
+	if [ $rc -ne 0 ] && ! grep -qE '^not ok ' "$log"; then
+		echo "not ok - make fuzz-regress exited $rc"
+		failed=$((failed + 1))
+	fi
 	bats_files=(tests/e2e/*.bats)
 else
 	bats_files=("${filter[@]}")
@@ -82,6 +93,16 @@ for f in "${bats_files[@]}"; do
 	cat "$log"
 	count
 done
+
+# crash trials (docs/reliability.md): faultline killed at random moments,
+# then traffic, residue and the next start checked; FL_CRASH_TRIALS of them
+# (0: none) plus the SIGSTOP and OOM trials
+if [ ${#filter[@]} -eq 0 ] && [ "${FL_CRASH_TRIALS:-10}" -gt 0 ]; then
+	echo "# tests/crash/crash_trials.sh"
+	tests/crash/crash_trials.sh "$BUILD" "${FL_CRASH_TRIALS:-10}" >"$log" 2>&1
+	grep -v ' Killed ' "$log" | grep -v '^[0-9]* passed, [0-9]* failed$'
+	count
+fi
 
 # a skipped test (the delay accuracy tests skip when the hypervisor stole
 # CPU time in every attempt) counts as passed; say how many there were
