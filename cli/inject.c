@@ -151,7 +151,7 @@ static void usage(FILE *f)
 	    "                         ECONNREFUSED (default), ETIMEDOUT, ENETUNREACH,\n"
 	    "                         EHOSTUNREACH or EACCES; TCP and UDP, IPv4 and IPv6; for\n"
 	    "                         P of the calls (default all); targets: --host, --cidr,\n"
-	    "                         --port/--remote-port, --protocol, --cgroup\n"
+	    "                         --port/--remote-port, --protocol, --cgroup, --pid\n"
 	    "  reset [--percent P] [--after-bytes SIZE] [--after TIME]\n"
 	    "                         the next segment of each chosen TCP connection becomes\n"
 	    "                         a RST for the local socket (ECONNRESET), once SIZE bytes\n"
