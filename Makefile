@@ -156,7 +156,8 @@ FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -DFL_FUZZ \
 FUZZ_LIB     := $(FUZZ_DIR)/obj/libfaultline.a
 FUZZ_RUN     := nice -n 19
 # the objects each harness links besides the library archive
-FUZZ_EXTRA_inject_args := $(FUZZ_DIR)/obj/cli/inject.o $(FUZZ_DIR)/obj/cli/ctl.o
+FUZZ_EXTRA_inject_args := $(FUZZ_DIR)/obj/cli/inject.o $(FUZZ_DIR)/obj/cli/ctl.o \
+			  $(FUZZ_DIR)/obj/cli/err.o
 
 .PHONY: fuzz-build fuzz fuzz-regress
 

@@ -30,17 +30,6 @@ static const struct {
     {"schedule", fl_cmd_schedule, "add, list and remove faultlined's schedules"},
 };
 
-void fl_cli_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("faultline: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* libbpf's messages are for debugging; errors reach the user through the
  * library's return codes. FAULTLINE_DEBUG=1 shows them. */
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)

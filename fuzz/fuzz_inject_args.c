@@ -22,18 +22,6 @@
 
 int fl_inject_parse_for_fuzz(int argc, char **argv);
 
-/* cli/main.c's, which cannot be linked (it has main()) */
-void fl_cli_err(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("faultline: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /*
  * The messages go to /dev/null: the FILE pointers stdout and stderr are
  * swapped, not the descriptors, so that libFuzzer (which kept the original

@@ -191,7 +191,7 @@ const char *fl_engine__attach_mode(const struct fl_engine *e)
 	return e->last_mode == FL_ATTACH_CLSACT ? "clsact" : "tcx";
 }
 
-static uint64_t deadline(uint64_t end_ns, uint64_t now_ns, uint64_t lease_ns)
+uint64_t fl_rule_deadline(uint64_t end_ns, uint64_t now_ns, uint64_t lease_ns)
 {
 	uint64_t until = now_ns + lease_ns;
 
@@ -675,7 +675,7 @@ int fl_engine__remove_rule(struct fl_engine *e, int id)
 	return 0;
 }
 
-static int valid_ports(const struct fl_port_set *ps)
+int fl_port_set_valid(const struct fl_port_set *ps)
 {
 	if (ps->n > FL_PORT_RANGES_MAX)
 		return 0;
@@ -729,8 +729,8 @@ static int valid_spec(const struct fl_rule_spec *s)
 	if (s->protocol != FL_PROTOCOL_ANY &&
 	    (s->protocol <= FL_PROTO_OTHER || s->protocol >= FL_PROTO_COUNT))
 		return 0;
-	if (!valid_ports(&s->ports) || !valid_ports(&s->local_ports) ||
-	    !valid_ports(&s->remote_ports))
+	if (!fl_port_set_valid(&s->ports) || !fl_port_set_valid(&s->local_ports) ||
+	    !fl_port_set_valid(&s->remote_ports))
 		return 0;
 	if (s->n_cidrs > FL_CIDRS_MAX)
 		return 0;
@@ -981,7 +981,7 @@ int fl_engine__add_rule(struct fl_engine *e, const struct fl_rule_spec *spec, ui
 		if (e->dl)
 			fl_delay_line__reset_rule(e->dl, id, spec->delay.limit);
 	}
-	rule.until_ns = deadline(spec->end_ns, now_ns, lease_ns);
+	rule.until_ns = fl_rule_deadline(spec->end_ns, now_ns, lease_ns);
 	e->specs[id] = *spec;
 	r = reset_state(e, spec, id);
 	if (r)
@@ -1072,7 +1072,7 @@ int fl_engine__renew(struct fl_engine *e, uint64_t now_ns, uint64_t lease_ns)
 	for (int id = 0; id < FL_MAX_RULES; id++) {
 		if (!(e->used & (1ull << id)))
 			continue;
-		e->until_ns[id] = deadline(e->specs[id].end_ns, now_ns, lease_ns);
+		e->until_ns[id] = fl_rule_deadline(e->specs[id].end_ns, now_ns, lease_ns);
 		__atomic_store_n(&bss->fl_rules[id].until_ns, e->until_ns[id], __ATOMIC_RELEASE);
 	}
 	return 0;

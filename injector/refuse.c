@@ -105,29 +105,12 @@ int fl_refuse__attach(struct fl_refuse *r, const char *cgroup_dir)
 	return 0;
 }
 
-static uint64_t deadline(uint64_t end_ns, uint64_t now_ns, uint64_t lease_ns)
-{
-	uint64_t until = now_ns + lease_ns;
-
-	return end_ns && end_ns < until ? end_ns : until;
-}
-
 /* ppb -> threshold over 2^32, exact at 0 and 100%; 0 ppb means all here */
 static uint64_t thresh(uint32_t ppb)
 {
 	if (!ppb || ppb >= FL_PPB_100)
 		return FL_PROB_ALWAYS;
 	return ((uint64_t)ppb << 32) / FL_PPB_100;
-}
-
-static int valid_ports(const struct fl_port_set *ps)
-{
-	if (ps->n > FL_PORT_RANGES_MAX)
-		return 0;
-	for (unsigned i = 0; i < ps->n; i++)
-		if (!ps->r[i].lo || ps->r[i].lo > ps->r[i].hi)
-			return 0;
-	return 1;
 }
 
 static int valid_spec(const struct fl_rule_spec *s)
@@ -145,7 +128,7 @@ static int valid_spec(const struct fl_rule_spec *s)
 	/* a share of flows needs a flow; refuse.ppb is the share of calls */
 	if (s->share_ppb && s->share_ppb != FL_PPB_100)
 		return 0;
-	if (!valid_ports(&s->ports) || !valid_ports(&s->remote_ports))
+	if (!fl_port_set_valid(&s->ports) || !fl_port_set_valid(&s->remote_ports))
 		return 0;
 	if (s->n_cidrs > FL_CIDRS_MAX)
 		return 0;
@@ -250,7 +233,7 @@ int fl_refuse__set_rule(struct fl_refuse *r, const struct fl_rule_spec *spec, ui
 		return -EINVAL;
 	b = &r->skel->bss->fl_refuse_rule;
 	fill_rule(&next, spec);
-	until = deadline(spec->end_ns, now_ns, lease_ns);
+	until = fl_rule_deadline(spec->end_ns, now_ns, lease_ns);
 
 	write_begin(b);
 	b->err = next.err;
@@ -285,7 +268,7 @@ int fl_refuse__renew(struct fl_refuse *r, uint64_t now_ns, uint64_t lease_ns)
 	 * our lease and the program stopped refusing meanwhile. */
 	if (now_ns >= r->until_ns && (!r->end_ns || r->until_ns < r->end_ns))
 		return -ETIME;
-	r->until_ns = deadline(r->end_ns, now_ns, lease_ns);
+	r->until_ns = fl_rule_deadline(r->end_ns, now_ns, lease_ns);
 	/* one aligned 8-byte store: the program sees the old or the new one */
 	__atomic_store_n(&r->skel->bss->fl_refuse_rule.until_ns, r->until_ns, __ATOMIC_RELEASE);
 	return 0;

@@ -37,6 +37,17 @@ static __always_inline __u32 fl_mix(__u32 h, __u32 v)
 	return h * 5 + 0xe6546b64u;
 }
 
+/* murmur3's finaliser: every input bit reaches every output bit */
+static __always_inline __u32 fl_fmix32(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
 static __always_inline __u32 fl_flow_hash(const struct fl_pkt *pkt, int dir)
 {
 	const __u32 *local = dir == FL_DIR_EGRESS ? pkt->saddr : pkt->daddr;
@@ -51,13 +62,7 @@ static __always_inline __u32 fl_flow_hash(const struct fl_pkt *pkt, int dir)
 		h = fl_mix(h, remote[i]);
 	}
 	h = fl_mix(h, ((__u32)lport << 16) | rport);
-	/* murmur3's finaliser: every input bit reaches every output bit */
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return fl_fmix32(h);
 }
 
 #endif

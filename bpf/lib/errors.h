@@ -256,14 +256,7 @@ static __always_inline void fl_conn_key_of(struct fl_conn_key *k, const struct f
 /* The connection's draw: the same for both directions and every segment. */
 static __always_inline __u32 fl_conn_hash(const struct fl_pkt *pkt, const int dir, __u32 id)
 {
-	__u32 h = fl_mix(fl_flow_hash(pkt, dir), id + 0x9e3779b9u);
-
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
+	return fl_fmix32(fl_mix(fl_flow_hash(pkt, dir), id + 0x9e3779b9u));
 }
 
 /* Ingress: the segment becomes a RST|ACK for the local socket, same seq

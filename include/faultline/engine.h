@@ -248,6 +248,14 @@ void fl_engine__close(struct fl_engine *e);
  * (NULL: default). Returns the number of leftovers removed, or -errno. */
 int fl_journal_replay(const char *run_dir);
 
+/* A rule's deadline: min(end_ns, now_ns + lease_ns), end_ns 0 meaning none
+ * (shared with injector/refuse.c). */
+uint64_t fl_rule_deadline(uint64_t end_ns, uint64_t now_ns, uint64_t lease_ns);
+
+/* 1 when every range of ps is 1..65535 with lo <= hi and there are at most
+ * FL_PORT_RANGES_MAX. */
+int fl_port_set_valid(const struct fl_port_set *ps);
+
 /* CLOCK_MONOTONIC in ns: the clock of bpf_ktime_get_ns(). */
 uint64_t fl_now_ns(void);
 
