@@ -6,8 +6,10 @@
 #   make demo       deps + build + the self-contained demo experiment
 #   make bench      per-packet cost of the classifier against a baseline program
 #   make format     clang-format every C file in place (format-check: verify only)
-#   make install    faultline, faultlined, the systemd unit and the docs under
-#                   $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); uninstall removes them
+#   make man        the man pages faultline(1), faultlined(8), faultline-scenario(5)
+#                   from docs/*.md with pandoc, into $(BUILD)/man
+#   make install    faultline, faultlined, the systemd unit, the man pages and the docs
+#                   under $(DESTDIR)$(PREFIX) (PREFIX=/usr/local); uninstall removes them
 #
 # Outputs go under $(BUILD) (build/, or build/san for the sanitizer build).
 
@@ -16,6 +18,7 @@ PREFIX   ?= /usr/local
 BINDIR   ?= $(PREFIX)/bin
 SBINDIR  ?= $(PREFIX)/sbin
 DOCDIR   ?= $(PREFIX)/share/doc/faultline
+MANDIR   ?= $(PREFIX)/share/man
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 SANITIZE ?= 0
 CLANG    ?= clang
@@ -25,7 +28,7 @@ LLVM_STRIP ?= llvm-strip
 NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 libnl-route-3.0 2>/dev/null || echo -I/usr/include/libnl3)
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. -I$(BUILD) $(NL_CFLAGS)
-LDLIBS   := -lbpf -lelf -lz -lcjson -lyaml -lnl-route-3 -lnl-3 -lnetfilter_queue -lnftnl -lmnl -lcurl -lsqlite3 -lmicrohttpd -lpthread -lm
+LDLIBS   := -lbpf -lelf -lz -lcjson -lyaml -lnl-route-3 -lnl-3 -lnetfilter_queue -lnftnl -lmnl -lcurl -lsqlite3 -lmicrohttpd -lcap-ng -lpthread -lm
 ifeq ($(SANITIZE),1)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 CFLAGS   += $(SANFLAGS)
@@ -47,7 +50,7 @@ HELPERS    := $(patsubst tests/helpers/%.c,$(BUILD)/helpers/%,$(wildcard tests/h
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 HDRS       := $(wildcard include/faultline/*.h injector/*.h scenarios/*.h cli/*.h api/*.h) $(SKELS)
 
-.PHONY: all deps test unit e2e demo bench format format-check clean tools install uninstall
+.PHONY: all deps test unit e2e demo bench format format-check clean tools install uninstall man
 .DELETE_ON_ERROR:
 # keep the BPF objects and skeletons: they are inputs of every C object
 .SECONDARY:
@@ -72,6 +75,9 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# the server builds docs/openapi.json in (.incbin)
+$(BUILD)/obj/api/server.o: docs/openapi.json
 
 $(BUILD)/libfaultline.a: $(LIB_OBJS)
 	$(AR) rcs $@ $^
@@ -122,8 +128,12 @@ format-check:
 clean:
 	rm -rf build
 
-install: all
+install: all man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 $(BUILD)/man/faultline.1 $(DESTDIR)$(MANDIR)/man1/faultline.1
+	install -m 0644 $(BUILD)/man/faultline-scenario.5 $(DESTDIR)$(MANDIR)/man5/faultline-scenario.5
+	install -m 0644 $(BUILD)/man/faultlined.8 $(DESTDIR)$(MANDIR)/man8/faultlined.8
 	install -m 0755 $(BUILD)/faultline $(DESTDIR)$(BINDIR)/faultline
 	install -m 0755 $(BUILD)/faultlined $(DESTDIR)$(SBINDIR)/faultlined
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g' packaging/faultlined.service.in > $(DESTDIR)$(UNITDIR)/faultlined.service
@@ -133,9 +143,29 @@ install: all
 	install -m 0644 examples/*.yaml $(DESTDIR)$(DOCDIR)/examples/
 	install -D -m 0644 completions/faultline.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultline && ln -sf faultline $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultlined
 
+# Man pages: docs/NAME.SECTION.md -> $(BUILD)/man/NAME.SECTION, pandoc's man
+# writer with docs/man.lua (tables as lists; faultline-scenario.5.md includes
+# docs/scenario.md). Title and section come from the file name, the version
+# from cli/main.c, the date from the source's last commit (else today).
+PANDOC      ?= pandoc
+MAN_PAGES   := $(BUILD)/man/faultline.1 $(BUILD)/man/faultlined.8 $(BUILD)/man/faultline-scenario.5
+MAN_VERSION := $(shell sed -n 's/.*define FL_VERSION "\(.*\)".*/\1/p' cli/main.c)
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/faultline-scenario.5: docs/scenario.md
+$(BUILD)/man/%: docs/%.md docs/man.lua
+	@mkdir -p $(@D)
+	date=$$(git log -1 --format=%cs -- $(filter %.md,$^) 2>/dev/null); \
+	$(PANDOC) --standalone --from markdown-smart --to man --lua-filter docs/man.lua \
+		-M title=$(shell echo '$(basename $*)' | tr a-z A-Z) -M section=$(subst .,,$(suffix $*)) \
+		-M header='faultline manual' -M footer='faultline $(MAN_VERSION)' \
+		-M date="$${date:-$$(date -u +%F)}" $< -o $@
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/faultline $(DESTDIR)$(SBINDIR)/faultlined $(DESTDIR)$(UNITDIR)/faultlined.service
 	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(MANDIR)/man1/faultline.1 $(DESTDIR)$(MANDIR)/man5/faultline-scenario.5 $(DESTDIR)$(MANDIR)/man8/faultlined.8
 	rm -f $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultline $(DESTDIR)$(PREFIX)/share/bash-completion/completions/faultlined
 
 # ------------------------------------------------------------------
@@ -171,6 +201,7 @@ $(FUZZ_LIB): $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_inject_args: $(FUZZ_EXTRA_inject_args)
+$(FUZZ_DIR)/fuzz_api_http: api/server.c docs/openapi.json
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB) $(HDRS) api/manager.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_EXTRA_$*) $(FUZZ_LIB) $(LDLIBS) -o $@

@@ -46,6 +46,9 @@ struct fl_mgr_opts {
 	struct fl_store *store;
 	uint64_t lease_ns;
 	enum fl_attach_mode mode;
+	/* run `command` probes of posted scenarios (as root, with the daemon's
+	 * capabilities); false: such a scenario is refused with 422 */
+	bool allow_command_probes;
 };
 
 int fl_mgr_open(const struct fl_mgr_opts *o, struct fl_mgr **out);
@@ -85,7 +88,18 @@ struct fl_server_opts {
 	const char *listen;	       /* "ADDR:PORT" or NULL */
 	const char *token;	       /* required with listen */
 	const char *capabilities_json; /* faultline doctor --json, probed at start */
+	/* per client (TCP: address; unix socket: peer uid), token buckets that
+	 * refill this many per second and hold twice as many; 0: no limit */
+	unsigned rate;	     /* every request */
+	unsigned write_rate; /* POST and DELETE */
+	/* listening sockets made beforehand (fl_server_listen_*), so that they can
+	 * be made before the daemon drops its capabilities; <= 0: made here */
+	int unix_fd, tcp_fd;
 };
+/* A listening unix socket at path (a dead daemon's socket is replaced, a live
+ * one's refused) or TCP socket at "ADDR:PORT"; the fd, or -errno with err. */
+int fl_server_listen_unix(const char *path, char *err, size_t errlen);
+int fl_server_listen_tcp(const char *listen_on, char *err, size_t errlen);
 int fl_server_start(const struct fl_server_opts *o, struct fl_server **out, char *err,
 		    size_t errlen);
 void fl_server_stop(struct fl_server *s);

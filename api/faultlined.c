@@ -4,12 +4,16 @@
  *
  *   faultlined [--socket PATH] [--listen ADDR:PORT --token-file FILE]
  *              [--state-dir DIR] [--lease DURATION] [--foreground]
+ *              [--rate-limit N] [--write-rate-limit N] [--keep-capabilities]
+ *              [--allow-command-probes]
  *
  * Start-up order: the store (an experiment it lists as running died with
  * the previous daemon: marked aborted, its faults already gone with that
  * process's links), the journal of dead clsact filters, the kernel probe for
- * /v1/capabilities, then the listeners. SIGTERM or SIGINT: stop listening,
- * stop and roll back every experiment, close the store, exit 0.
+ * /v1/capabilities, the listening sockets, then every capability but the
+ * few experiments need is dropped (keep_caps below; docs/security.md), and
+ * only then are threads started: the manager, then the HTTP server. SIGTERM or SIGINT: stop
+ * listening, stop and roll back every experiment, close the store, exit 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +24,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
 #include <bpf/libbpf.h>
+#include <cap-ng.h>
+#include <linux/capability.h>
 
 #include "api/daemon.h"
 #include "faultline/engine.h"
@@ -32,8 +39,29 @@
 #include "faultline/runner.h"
 #include "faultline/units.h"
 
-#define SOCKET_DEFAULT	  "/run/faultline/faultlined.sock"
-#define STATE_DIR_DEFAULT "/var/lib/faultline"
+#define SOCKET_DEFAULT	   "/run/faultline/faultlined.sock"
+#define STATE_DIR_DEFAULT  "/var/lib/faultline"
+#define RATE_DEFAULT	   100
+#define WRITE_RATE_DEFAULT 20
+
+/*
+ * What the daemon keeps after start-up, measured (docs/security.md): every
+ * test of the daemon passes with these and no other. Capabilities are
+ * per thread, so they are dropped before the first thread starts; the
+ * bounding set goes too, so no program the daemon starts (a `command`
+ * probe) gets any other back.
+ */
+static const struct {
+	int cap;
+	const char *name, *why;
+} keep_caps[] = {
+    {CAP_BPF, "BPF", "load the programs, create and update their maps"},
+    {CAP_NET_ADMIN, "NET_ADMIN",
+     "classifier and cgroup program types, tcx and cgroup links, netlink (clsact)"},
+    {CAP_PERFMON, "PERFMON", "the verifier's pointer rules the programs are written for"},
+    {CAP_NET_RAW, "NET_RAW", "the delay line's AF_PACKET socket that sends held packets on"},
+    {CAP_SYS_NICE, "SYS_NICE", "the delay line's SCHED_FIFO thread (release times under load)"},
+};
 
 static void usage(FILE *f)
 {
@@ -56,8 +84,26 @@ static void usage(FILE *f)
 	      "                       renewing them (default 2s)\n"
 	      "  --foreground         stay in the foreground and log to standard error (default:\n"
 	      "                       detach and log to syslog)\n"
+	      "  --rate-limit N       requests per second each client may send (a TCP client by\n"
+	      "                       its address, a unix socket one by its uid), in bursts of\n"
+	      "                       up to 2N; more get 429 with Retry-After (default 100; 0:\n"
+	      "                       no limit)\n"
+	      "  --write-rate-limit N  POST and DELETE requests per second each client may send\n"
+	      "                       (bursts of 2N; default 20; 0: no limit)\n"
+	      "  --keep-capabilities  keep every capability (default: after start-up, drop all\n"
+	      "                       but those --print-capabilities lists)\n"
+	      "  --print-capabilities print the capabilities kept after start-up and exit\n"
+	      "  --allow-command-probes\n"
+	      "                       run the `command` probes of posted scenarios (as root,\n"
+	      "                       with the capabilities above; default: refused with 422)\n"
 	      "  -h, --help           show this help and exit\n"
 	      "  --version            print the version and exit\n"
+	      "\n"
+	      "Environment: FAULTLINE_DISABLE=tcx,bpf_set_retval,bpf_lsm forces the fallbacks of\n"
+	      "an older kernel (faultline(1)).\n"
+	      "\n"
+	      "The state directory must belong to the daemon's user and be writable by nobody\n"
+	      "else; it may not be a symbolic link, nor may the store's files in it.\n"
 	      "\n"
 	      "Exit status: 0 after SIGTERM or SIGINT (every experiment rolled back), 1 when it\n"
 	      "cannot start (the message says why), 2 bad flags.\n",
@@ -131,9 +177,98 @@ static int mkdirs(const char *path, mode_t mode)
 	return 0;
 }
 
+/* The state dir: a directory (not a symbolic link) of ours that nobody else
+ * may write; 0, or -errno with err. */
+static int check_state_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(dir, &st) < 0) {
+		snprintf(err, errlen, "--state-dir: cannot use '%s': %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen,
+			 "--state-dir: '%s' is a symbolic link (expected a directory; give its "
+			 "target instead)",
+			 dir);
+		return -ELOOP;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--state-dir: '%s' is not a directory", dir);
+		return -ENOTDIR;
+	}
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "--state-dir: '%s' belongs to uid %u, not to the daemon's user (uid %u)",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen,
+			 "--state-dir: '%s' is writable by %s (mode %04o; expected 0700: chmod "
+			 "go-w)",
+			 dir, st.st_mode & S_IWOTH ? "everyone" : "its group",
+			 (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * Keep keep_caps only: in the effective, permitted and inheritable sets, and
+ * in the bounding set when this process may change it (CAP_SETPCAP: not
+ * under the systemd unit, whose bounding set is already small). Then
+ * no_new_privs, so that no program the daemon starts (a `command` probe
+ * runs as uid 0) gets back at exec what the daemon gave up. 0, or -1 with
+ * err.
+ */
+static int drop_capabilities(char *err, size_t errlen)
+{
+	bool bounds;
+
+	if (capng_get_caps_process() < 0) {
+		snprintf(err, errlen, "cannot read this process's capabilities");
+		return -1;
+	}
+	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
+		return 0; /* nothing to drop */
+	bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
+	capng_clear(CAPNG_SELECT_BOTH);
+	for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
+		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+				 (unsigned)keep_caps[i].cap)) {
+			snprintf(err, errlen, "cannot keep CAP_%s", keep_caps[i].name);
+			return -1;
+		}
+	if (capng_apply(bounds ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS)) {
+		snprintf(err, errlen, "cannot drop capabilities (capset%s failed)",
+			 bounds ? " or PR_CAPBSET_DROP" : "");
+		return -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	enum { O_SOCKET = 256, O_LISTEN, O_TOKEN, O_STATE, O_LEASE, O_FG, O_VERSION };
+	enum {
+		O_SOCKET = 256,
+		O_LISTEN,
+		O_TOKEN,
+		O_STATE,
+		O_LEASE,
+		O_FG,
+		O_VERSION,
+		O_RATE,
+		O_WRATE,
+		O_KEEPCAPS,
+		O_PRINTCAPS,
+		O_CMDPROBES
+	};
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, O_SOCKET},
 	    {"listen", required_argument, NULL, O_LISTEN},
@@ -141,6 +276,11 @@ int main(int argc, char **argv)
 	    {"state-dir", required_argument, NULL, O_STATE},
 	    {"lease", required_argument, NULL, O_LEASE},
 	    {"foreground", no_argument, NULL, O_FG},
+	    {"rate-limit", required_argument, NULL, O_RATE},
+	    {"write-rate-limit", required_argument, NULL, O_WRATE},
+	    {"keep-capabilities", no_argument, NULL, O_KEEPCAPS},
+	    {"print-capabilities", no_argument, NULL, O_PRINTCAPS},
+	    {"allow-command-probes", no_argument, NULL, O_CMDPROBES},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {0},
@@ -155,7 +295,8 @@ int main(int argc, char **argv)
 	struct fl_mgr *mgr = NULL;
 	uint64_t lease_ns = FL_RUN_LEASE_DEFAULT_NS;
 	char err[512] = "", *token = NULL, *caps_json = NULL;
-	int c, fg = 0, r, sig, leftovers;
+	int c, fg = 0, r, sig, leftovers, keep_all_caps = 0, unix_fd = -1, tcp_fd = -1;
+	unsigned rate = RATE_DEFAULT, write_rate = WRITE_RATE_DEFAULT;
 	sigset_t set;
 
 	opterr = 0;
@@ -184,6 +325,33 @@ int main(int argc, char **argv)
 		case O_FG:
 			fg = 1;
 			break;
+		case O_RATE:
+		case O_WRATE: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000)
+				return usage_error(c == O_RATE
+						       ? "--rate-limit: \"%s\" is not a "
+							 "number from 0 to 100000"
+						       : "--write-rate-limit: \"%s\" is not "
+							 "a number from 0 to 100000",
+						   optarg);
+			*(c == O_RATE ? &rate : &write_rate) = (unsigned)v;
+			break;
+		}
+		case O_KEEPCAPS:
+			keep_all_caps = 1;
+			break;
+		case O_CMDPROBES:
+			mo.allow_command_probes = true;
+			break;
+		case O_PRINTCAPS:
+			for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
+				printf("%s\n", keep_caps[i].name);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -207,6 +375,10 @@ int main(int argc, char **argv)
 	if (!socket_path && !listen_on)
 		return usage_error("%s: nothing to listen on", "--socket none");
 
+	if (fl_feature_check_env(err, sizeof(err))) {
+		fprintf(stderr, "faultlined: %s\n", err);
+		return 2;
+	}
 	libbpf_set_print(libbpf_quiet);
 	if (token_file) {
 		token = read_token(token_file, err, sizeof(err));
@@ -233,8 +405,22 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	r = mkdirs(state_dir, 0700);
-	if (!r)
-		r = fl_store_open(state_dir, &store);
+	if (r) {
+		fl_log(LOG_ERR, "--state-dir: cannot create %s: %s", state_dir, strerror(-r));
+		return 1;
+	}
+	if (check_state_dir(state_dir, err, sizeof(err))) {
+		fl_log(LOG_ERR, "%s", err);
+		return 1;
+	}
+	r = fl_store_open(state_dir, &store);
+	if (r == -ELOOP) {
+		fl_log(LOG_ERR,
+		       "cannot open the store in %s: a file of it (faultline.db, -wal, -shm) is a "
+		       "symbolic link or not a regular file; the daemon never follows one there",
+		       state_dir);
+		return 1;
+	}
 	if (r) {
 		fl_log(LOG_ERR, "cannot open the store in %s: %s", state_dir, strerror(-r));
 		return 1;
@@ -248,16 +434,9 @@ int main(int argc, char **argv)
 		caps_json = fl_probe_report_json(caps);
 	free(caps);
 
-	mo.store = store;
-	mo.lease_ns = lease_ns;
-	r = fl_mgr_open(&mo, &mgr);
-	if (r) {
-		fl_log(LOG_ERR, "cannot start the experiment manager: %s", strerror(-r));
-		fl_store_close(store);
-		return 1;
-	}
 	if (socket_path) {
 		char dir[4096], *slash;
+		struct group *g;
 
 		snprintf(dir, sizeof(dir), "%s", socket_path);
 		slash = strrchr(dir, '/');
@@ -265,26 +444,46 @@ int main(int argc, char **argv)
 			*slash = '\0';
 			mkdirs(dir, 0755);
 		}
+		unix_fd = fl_server_listen_unix(socket_path, err, sizeof(err));
+		if (unix_fd < 0)
+			goto fail_listen;
+		g = getgrnam("faultline");
+		if (g && chown(socket_path, 0, g->gr_gid) < 0)
+			fl_log(LOG_WARNING, "cannot give %s to group faultline: %s", socket_path,
+			       strerror(errno));
+		chmod(socket_path, g ? 0660 : 0600);
+	}
+	if (listen_on) {
+		tcp_fd = fl_server_listen_tcp(listen_on, err, sizeof(err));
+		if (tcp_fd < 0)
+			goto fail_listen;
+	}
+	/* no thread runs yet: what is dropped here is dropped for all of them */
+	if (!keep_all_caps && drop_capabilities(err, sizeof(err)))
+		goto fail_listen;
+
+	mo.store = store;
+	mo.lease_ns = lease_ns;
+	r = fl_mgr_open(&mo, &mgr);
+	if (r) {
+		fl_log(LOG_ERR, "cannot start the experiment manager: %s", strerror(-r));
+		goto fail;
 	}
 	so.mgr = mgr;
 	so.socket_path = socket_path;
 	so.listen = listen_on;
 	so.token = token;
 	so.capabilities_json = caps_json;
+	so.rate = rate;
+	so.write_rate = write_rate;
+	so.unix_fd = unix_fd;
+	so.tcp_fd = tcp_fd;
 	r = fl_server_start(&so, &srv, err, sizeof(err));
 	if (r) {
 		fl_log(LOG_ERR, "%s", err[0] ? err : strerror(-r));
 		fl_mgr_close(mgr);
 		fl_store_close(store);
 		return 1;
-	}
-	if (socket_path) {
-		struct group *g = getgrnam("faultline");
-
-		if (g && chown(socket_path, 0, g->gr_gid) < 0)
-			fl_log(LOG_WARNING, "cannot give %s to group faultline: %s", socket_path,
-			       strerror(errno));
-		chmod(socket_path, g ? 0660 : 0600);
 	}
 	fl_log(LOG_INFO, "faultlined %s ready: %s%s%s%s, state in %s", FL_VERSION,
 	       socket_path ? socket_path : "", socket_path && listen_on ? " and " : "",
@@ -306,4 +505,16 @@ int main(int argc, char **argv)
 	}
 	fl_log(LOG_INFO, "stopped");
 	return 0;
+
+fail_listen:
+	fl_log(LOG_ERR, "%s", err);
+fail:
+	if (unix_fd >= 0) {
+		close(unix_fd);
+		unlink(socket_path);
+	}
+	if (tcp_fd >= 0)
+		close(tcp_fd);
+	fl_store_close(store);
+	return 1;
 }

@@ -451,6 +451,33 @@ static void error_problem(const struct fl_error *err, struct fl_problem *pb)
 	error_problem_titled(err, pb, "the scenario cannot run here");
 }
 
+/*
+ * A `command` probe runs a shell command in the daemon, as root: refused
+ * (422, at the probe) unless the daemon was started with
+ * --allow-command-probes. 0 or -EPERM with pb set; s is left to the caller.
+ */
+static int check_command_probes(const struct fl_mgr *m, const struct fl_scenario *s,
+				struct fl_problem *pb)
+{
+	struct fl_error err = {0};
+
+	if (m->o.allow_command_probes)
+		return 0;
+	for (size_t i = 0; i < s->n_probes; i++) {
+		if (s->probes[i].spec.kind != FL_PROBE_COMMAND)
+			continue;
+		snprintf(err.field, sizeof(err.field), "steady_state[%zu].command", i);
+		snprintf(err.msg, sizeof(err.msg),
+			 "this daemon runs no command probes: they would run as root (start "
+			 "faultlined with --allow-command-probes, or use an http or tcp probe)");
+		err.line = s->probes[i].pos.line;
+		err.col = s->probes[i].pos.col;
+		error_problem_titled(&err, pb, "the scenario is not allowed here");
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* Load, check and compile a posted scenario. */
 static int load_posted(const char *text, size_t len, const char *type, struct fl_scenario **out,
 		       struct fl_compiled_fault **cf_out, struct fl_problem *pb)
@@ -550,6 +577,12 @@ static int exp_start(struct fl_mgr *m, const char *text, size_t len, const char 
 	r = load_posted(text, len, type, &s, &cf, pb);
 	if (r)
 		return r;
+	r = check_command_probes(m, s, pb);
+	if (r) {
+		free(cf);
+		fl_scenario_free(s);
+		return r;
+	}
 	x = calloc(1, sizeof(*x));
 	if (x) {
 		x->steps = calloc(s->n_faults ? s->n_faults : 1, sizeof(*x->steps));
@@ -850,6 +883,10 @@ cJSON *fl_mgr_schedule_create(struct fl_mgr *m, const char *text, size_t len, co
 	if (load_posted(text, len, type, &s, &cf, pb))
 		return NULL;
 	free(cf);
+	if (check_command_probes(m, s, pb)) {
+		fl_scenario_free(s);
+		return NULL;
+	}
 	if (!s->schedule) {
 		snprintf(err.field, sizeof(err.field), "schedule");
 		snprintf(err.msg, sizeof(err.msg),

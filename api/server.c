@@ -9,7 +9,9 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,21 @@
 #define CONN_TIMEOUT 10		 /* s */
 #define MEM_LIMIT    (32 * 1024) /* per connection: headers and buffers */
 
+/*
+ * docs/openapi.json, built in (the assembler reads it at compile time, from
+ * the directory make runs in), NUL-terminated; GET /v1/openapi.json.
+ */
+__asm__(".section .rodata\n"
+	".global fl_openapi_json\n"
+	".type fl_openapi_json, @object\n"
+	".balign 8\n"
+	"fl_openapi_json:\n"
+	".incbin \"docs/openapi.json\"\n"
+	".byte 0\n"
+	".size fl_openapi_json, . - fl_openapi_json\n"
+	".previous\n");
+extern const char fl_openapi_json[];
+
 struct listener {
 	struct fl_server *srv;
 	bool need_token;
@@ -37,8 +54,26 @@ struct listener {
 	int fd;
 };
 
+/*
+ * Rate limits: per client (a TCP peer's address, a unix peer's uid), two
+ * token buckets, every request and writes (POST, DELETE), each refilling
+ * at its rate per second up to twice that. The table keeps the clients
+ * seen most recently; a client pushed out starts again with full buckets.
+ */
+#define RL_CLIENTS 256
+
+struct rl_client {
+	char key[64];
+	double all, writes; /* tokens */
+	double at;	    /* last refill, s on CLOCK_MONOTONIC */
+};
+
 struct fl_server {
 	struct fl_server_opts o;
+	pthread_mutex_t rl_lock;
+	struct rl_client rl[RL_CLIENTS];
+	unsigned rl_n;
+	unsigned long long rl_refused;
 	struct listener unix_l, tcp_l;
 	char *token;
 	char *capabilities;
@@ -258,6 +293,112 @@ static bool split_id(const char *url, const char *prefix, char *id, size_t idlen
 }
 
 /* ------------------------------------------------------------------ */
+/* Rate limits                                                         */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* "uid:N" of a unix peer, "ip:ADDR" of a TCP one, in key. */
+static void client_key(struct MHD_Connection *c, char *key, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	char addr[INET6_ADDRSTRLEN] = "?";
+
+	if (sa && sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
+		snprintf(key, len, "ip:%s", addr);
+		return;
+	}
+	if (sa && sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr,
+			  sizeof(addr));
+		snprintf(key, len, "ip:%s", addr);
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci) {
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+
+		if (getsockopt(ci->connect_fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) == 0) {
+			snprintf(key, len, "uid:%u", (unsigned)cr.uid);
+			return;
+		}
+	}
+	snprintf(key, len, "unknown");
+}
+
+/*
+ * Take one token for this request (and one write token for a write). 0 when
+ * allowed; otherwise the seconds until a token is back (at least 1).
+ */
+static unsigned rate_take(struct fl_server *s, struct MHD_Connection *c, bool write,
+			  bool *by_writes)
+{
+	struct rl_client *cl = NULL;
+	unsigned wait = 0;
+	char key[64];
+	double t = now_s(), need = 0;
+
+	if (!s->o.rate && !(write && s->o.write_rate))
+		return 0;
+	client_key(c, key, sizeof(key));
+	pthread_mutex_lock(&s->rl_lock);
+	for (unsigned i = 0; i < s->rl_n; i++) {
+		if (!strcmp(s->rl[i].key, key)) {
+			cl = &s->rl[i];
+			break;
+		}
+	}
+	if (!cl) {
+		if (s->rl_n < RL_CLIENTS) {
+			cl = &s->rl[s->rl_n++];
+		} else { /* the one seen longest ago makes room */
+			cl = &s->rl[0];
+			for (unsigned i = 1; i < s->rl_n; i++)
+				if (s->rl[i].at < cl->at)
+					cl = &s->rl[i];
+		}
+		snprintf(cl->key, sizeof(cl->key), "%s", key);
+		cl->all = 2.0 * s->o.rate;
+		cl->writes = 2.0 * s->o.write_rate;
+		cl->at = t;
+	}
+	if (s->o.rate)
+		cl->all = fmin(2.0 * s->o.rate, cl->all + (t - cl->at) * s->o.rate);
+	if (s->o.write_rate)
+		cl->writes =
+		    fmin(2.0 * s->o.write_rate, cl->writes + (t - cl->at) * s->o.write_rate);
+	cl->at = t;
+	*by_writes = false;
+	if (s->o.rate && cl->all < 1.0)
+		need = (1.0 - cl->all) / s->o.rate;
+	if (write && s->o.write_rate && cl->writes < 1.0 &&
+	    (1.0 - cl->writes) / s->o.write_rate > need) {
+		need = (1.0 - cl->writes) / s->o.write_rate;
+		*by_writes = true;
+	}
+	if (need > 0) {
+		wait = (unsigned)ceil(need);
+		s->rl_refused++;
+	} else {
+		if (s->o.rate)
+			cl->all -= 1.0;
+		if (write && s->o.write_rate)
+			cl->writes -= 1.0;
+	}
+	pthread_mutex_unlock(&s->rl_lock);
+	return wait;
+}
+
+/* ------------------------------------------------------------------ */
 /* Routes                                                              */
 
 static enum MHD_Result route(struct fl_server *srv, struct MHD_Connection *c, const char *url,
@@ -291,11 +432,31 @@ static enum MHD_Result route(struct fl_server *srv, struct MHD_Connection *c, co
 		return send_text(c, 200, "application/json",
 				 strdup(srv->capabilities ? srv->capabilities : "{}"), NULL, NULL);
 	}
-	if (!strcmp(url, "/metrics")) {
+	if (!strcmp(url, "/v1/openapi.json")) {
 		if (!get)
 			return not_allowed(c, method, "GET");
-		return send_text(c, 200, "text/plain; version=0.0.4; charset=utf-8",
-				 fl_mgr_metrics(srv->o.mgr), NULL, NULL);
+		return send_text(c, 200, "application/json", strdup(fl_openapi_json), NULL, NULL);
+	}
+	if (!strcmp(url, "/metrics")) {
+		char *text, *all = NULL;
+		unsigned long long refused;
+
+		if (!get)
+			return not_allowed(c, method, "GET");
+		text = fl_mgr_metrics(srv->o.mgr);
+		pthread_mutex_lock(&srv->rl_lock);
+		refused = srv->rl_refused;
+		pthread_mutex_unlock(&srv->rl_lock);
+		if (text && asprintf(&all,
+				     "%s# HELP faultline_api_rate_limited_total Requests refused "
+				     "with 429 (rate limits).\n"
+				     "# TYPE faultline_api_rate_limited_total counter\n"
+				     "faultline_api_rate_limited_total %llu\n",
+				     text, refused) < 0)
+			all = NULL;
+		free(text);
+		return send_text(c, 200, "text/plain; version=0.0.4; charset=utf-8", all, NULL,
+				 NULL);
 	}
 	if (!strcmp(url, "/v1/experiments") || !strcmp(url, "/v1/schedules")) {
 		bool exp = url[4] == 'e';
@@ -419,7 +580,7 @@ static enum MHD_Result route(struct fl_server *srv, struct MHD_Connection *c, co
 	(void)rq;
 	return problem(c, 404, "not-found", "no such route",
 		       "no route %s (see docs/api.md: /v1/health, /v1/capabilities, "
-		       "/v1/experiments, /v1/schedules, /metrics)",
+		       "/v1/experiments, /v1/schedules, /v1/openapi.json, /metrics)",
 		       url);
 }
 
@@ -434,10 +595,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!rq) {
 		const char *cl;
 
+		bool write = !strcmp(method, "POST") || !strcmp(method, "DELETE"), by_writes;
+		unsigned wait;
+
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		wait = rate_take(l->srv, c, write, &by_writes);
+		if (wait) {
+			struct fl_problem p = {0};
+			char after[16];
+
+			rq->answered = true;
+			fl_problem_set(&p, 429, "rate-limited", "too many requests",
+				       "this client sent more than %u requests per second%s; "
+				       "retry after %u s",
+				       by_writes ? l->srv->o.write_rate : l->srv->o.rate,
+				       by_writes ? " that change something (POST, DELETE)" : "",
+				       wait);
+			snprintf(after, sizeof(after), "%u", wait);
+			return send_problem_hdr(c, &p, "Retry-After", after);
+		}
 		if (l->need_token) {
 			const char *auth = MHD_lookup_connection_value(
 			    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -534,7 +713,7 @@ static int start_listener(struct listener *l, int fd)
 	return l->d ? 0 : -EIO;
 }
 
-static int unix_socket(const char *path, char *err, size_t errlen)
+int fl_server_listen_unix(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int fd;
@@ -569,7 +748,7 @@ static int unix_socket(const char *path, char *err, size_t errlen)
 	return fd;
 }
 
-static int tcp_socket(const char *listen_on, char *err, size_t errlen)
+int fl_server_listen_tcp(const char *listen_on, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss = {0};
 	char host[128];
@@ -630,6 +809,7 @@ int fl_server_start(const struct fl_server_opts *o, struct fl_server **out, char
 	if (!s)
 		return -ENOMEM;
 	s->o = *o;
+	pthread_mutex_init(&s->rl_lock, NULL);
 	s->unix_l.srv = s->tcp_l.srv = s;
 	s->unix_l.fd = s->tcp_l.fd = -1;
 	s->tcp_l.need_token = true;
@@ -647,7 +827,8 @@ int fl_server_start(const struct fl_server_opts *o, struct fl_server **out, char
 		s->token = strdup(o->token);
 	}
 	if (o->socket_path) {
-		fd = unix_socket(o->socket_path, err, errlen);
+		fd = o->unix_fd > 0 ? o->unix_fd
+				    : fl_server_listen_unix(o->socket_path, err, errlen);
 		if (fd < 0) {
 			fl_server_stop(s);
 			return fd;
@@ -662,7 +843,7 @@ int fl_server_start(const struct fl_server_opts *o, struct fl_server **out, char
 		}
 	}
 	if (o->listen) {
-		fd = tcp_socket(o->listen, err, errlen);
+		fd = o->tcp_fd > 0 ? o->tcp_fd : fl_server_listen_tcp(o->listen, err, errlen);
 		if (fd < 0) {
 			fl_server_stop(s);
 			return fd;
@@ -698,5 +879,6 @@ void fl_server_stop(struct fl_server *s)
 		free(s->token);
 	}
 	free(s->capabilities);
+	pthread_mutex_destroy(&s->rl_lock);
 	free(s);
 }

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -375,15 +376,29 @@ int fl_store_open(const char *dir, struct fl_store **out)
 	/* create the file ourselves, so it is 0600 whatever the umask (the WAL
 	 * and shm files SQLite makes next to it take the same mode), and so that
 	 * a directory we cannot write is told apart by its errno */
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* never through a symbolic link: not the database, nor its WAL and shm
+	 * files (SQLite opens those by name next to it) */
+	for (const char *const *sfx = (const char *const[]){"-wal", "-shm", NULL}; *sfx; sfx++) {
+		char side[PATH_MAX];
+		struct stat sst;
+
+		snprintf(side, sizeof(side), "%s%s", path, *sfx);
+		if (lstat(side, &sst) == 0 && !S_ISREG(sst.st_mode)) {
+			err = -ELOOP;
+			goto fail;
+		}
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		err = -errno;
 		goto fail;
 	}
 	close(fd);
 
-	err = map_rc(sqlite3_open_v2(
-	    path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL));
+	err = map_rc(sqlite3_open_v2(path, &db,
+				     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+					 SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+				     NULL));
 	if (err)
 		goto fail;
 	err = map_rc(sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS));

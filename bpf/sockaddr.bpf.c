@@ -11,6 +11,11 @@
  * (without set_retval the kernel would report EPERM). Everything else
  * returns 1, which lets the call go on untouched.
  *
+ * Kernels before 5.18 have no bpf_set_retval, and refuse a program that
+ * calls it: the fl_refuse_eperm* twins return 0 alone, and connect() fails
+ * with the kernel's EPERM (injector/refuse.c loads them when the others do
+ * not load, or when FAULTLINE_DISABLE names bpf_set_retval).
+ *
  * The file is not called refuse.bpf.c because its skeleton would then be
  * struct fl_refuse, the name of the library's own handle.
  *
@@ -151,7 +156,7 @@ static __always_inline int in_cidr6(const __u32 *addr)
  * IPv4 prefixes cover dual-stack sockets); else the address is ip4.
  */
 static __always_inline int judge(struct bpf_sock_addr *ctx, int family6, __u32 ip4,
-				 const __u32 *ip6)
+				 const __u32 *ip6, const int set_retval)
 {
 	struct fl_counters *c;
 	__u32 gen, key = 0;
@@ -201,16 +206,26 @@ static __always_inline int judge(struct bpf_sock_addr *ctx, int family6, __u32 i
 	}
 	if (!refuse)
 		return 1;
-	bpf_set_retval(-(int)err);
+	if (set_retval)
+		bpf_set_retval(-(int)err);
 	return 0;
 }
+
+/* one 4-byte load per word: the context allows no wider access */
+#define FL_USER_IP6(ctx, ip6)                                                                      \
+	do {                                                                                       \
+		ip6[0] = ctx->user_ip6[0];                                                         \
+		ip6[1] = ctx->user_ip6[1];                                                         \
+		ip6[2] = ctx->user_ip6[2];                                                         \
+		ip6[3] = ctx->user_ip6[3];                                                         \
+	} while (0)
 
 SEC("cgroup/connect4")
 int fl_refuse_connect4(struct bpf_sock_addr *ctx)
 {
 	__u32 none[4] = {};
 
-	return judge(ctx, 0, ctx->user_ip4, none);
+	return judge(ctx, 0, ctx->user_ip4, none, 1);
 }
 
 SEC("cgroup/connect6")
@@ -218,12 +233,25 @@ int fl_refuse_connect6(struct bpf_sock_addr *ctx)
 {
 	__u32 ip6[4];
 
-	/* one 4-byte load per word: the context allows no wider access */
-	ip6[0] = ctx->user_ip6[0];
-	ip6[1] = ctx->user_ip6[1];
-	ip6[2] = ctx->user_ip6[2];
-	ip6[3] = ctx->user_ip6[3];
-	return judge(ctx, 1, 0, ip6);
+	FL_USER_IP6(ctx, ip6);
+	return judge(ctx, 1, 0, ip6, 1);
+}
+
+SEC("cgroup/connect4")
+int fl_refuse_eperm4(struct bpf_sock_addr *ctx)
+{
+	__u32 none[4] = {};
+
+	return judge(ctx, 0, ctx->user_ip4, none, 0);
+}
+
+SEC("cgroup/connect6")
+int fl_refuse_eperm6(struct bpf_sock_addr *ctx)
+{
+	__u32 ip6[4];
+
+	FL_USER_IP6(ctx, ip6);
+	return judge(ctx, 1, 0, ip6, 0);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli/commands.h"
+#include "faultline/scenario.h"
 
 #define SOCKET_DEFAULT	 "/run/faultline/faultlined.sock"
 #define EXIT_UNREACHABLE 1
@@ -628,6 +630,12 @@ int fl_client_submit(const char *file, const char *socket_path, const char *url,
 	char *text;
 	int r;
 
+	char why[PATH_MAX + 512];
+
+	if (fl_scenario_path_trusted(file, why, sizeof(why))) {
+		fl_cli_err("%s", why);
+		return FL_EXIT_USAGE;
+	}
 	text = slurp(file, &len);
 	if (!text) {
 		fl_cli_err("cannot read '%s': %s", file, strerror(errno));
@@ -675,6 +683,13 @@ int fl_cmd_schedule(int argc, char **argv)
 		if (optind + 1 != argc) {
 			ctl_free(&c);
 			return usage_err("schedule", "%s", "add takes one scenario FILE");
+		}
+		char why[PATH_MAX + 512];
+
+		if (fl_scenario_path_trusted(argv[optind], why, sizeof(why))) {
+			fl_cli_err("%s", why);
+			ctl_free(&c);
+			return FL_EXIT_USAGE;
 		}
 		text = slurp(argv[optind], &len);
 		if (!text) {

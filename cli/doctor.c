@@ -68,13 +68,16 @@ static void doctor_usage(FILE *f)
 	    "  sch_fq          an fq qdisc can be added (EDT pacing)\n"
 	    "  ringbuf         a BPF ring buffer map can be created\n"
 	    "  bpf_timer       the verifier knows bpf_timer_init\n"
+	    "  programs        faultline's own programs load: the classifier (Linux 6.2+),\n"
+	    "                  the exit watchdog, refuse's connect() programs\n"
 	    "\n"
 	    "Faults and what they need:\n"
 	    "  loss, duplicate, corrupt, rate, blackhole, reset, dns, http\n"
-	    "                  btf, and tcx or clsact (the packet classifier)\n"
-	    "  delay, reorder  btf, tcx or clsact, and ringbuf (faultline's delay line)\n"
-	    "  refuse          cgroup2 and bpf_set_retval\n"
-	    "  io              bpf_lsm\n"
+	    "                  btf, programs, and tcx or clsact (the packet classifier)\n"
+	    "  delay, reorder  the same, and ringbuf (faultline's delay line)\n"
+	    "  refuse          cgroup2; with bpf_set_retval connect() fails with the errno\n"
+	    "                  asked for, without it (Linux < 5.18) with EPERM\n"
+	    "  io              not in this release (it will need bpf_lsm)\n"
 	    "\n"
 	    "Targets whose meaning the kernel decides:\n"
 	    "  cgroup          --cgroup PATH: on egress, with btf, tcx or clsact, and\n"
@@ -82,9 +85,13 @@ static void doctor_usage(FILE *f)
 	    "                  is not the receiving socket's cgroup (see cgroup_ingress)\n"
 	    "\n"
 	    "Exit status:\n"
-	    "  0  the core works: btf, and tcx or clsact\n"
+	    "  0  the core works: btf, programs, and tcx or clsact\n"
 	    "  1  the core is missing: no packet fault can work on this kernel\n"
 	    "  2  bad usage\n"
+	    "\n"
+	    "Environment:\n"
+	    "  FAULTLINE_DISABLE=tcx,bpf_set_retval,bpf_lsm  report these missing and use the\n"
+	    "                  fallbacks of an older kernel (docs/kernels.md)\n"
 	    "\n"
 	    "Examples:\n"
 	    "  sudo faultline doctor\n"
@@ -143,7 +150,7 @@ static void print_human(const struct fl_probe_report *r)
 		       r->targets[i].egress ? "works" : "no",
 		       r->targets[i].ingress ? "works" : "no", r->targets[i].reason);
 
-	printf("\ncore (btf, and tcx or clsact): %s\n", r->core_ok ? "ok" : "MISSING");
+	printf("\ncore (btf, programs, and tcx or clsact): %s\n", r->core_ok ? "ok" : "MISSING");
 	if (geteuid() != 0)
 		printf("note: not running as root; most probes need CAP_BPF, CAP_NET_ADMIN and "
 		       "CAP_SYS_ADMIN\n");

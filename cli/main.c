@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 
 #include "cli/commands.h"
+#include "faultline/probe.h"
 
 #ifndef FL_VERSION
 #define FL_VERSION "0.1.0"
@@ -53,7 +54,14 @@ static void usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\nRun 'faultline COMMAND --help' for the options of a command.\n"
 		   "Exit codes: 0 ok, 2 bad input (nothing applied), 3 steady state broken,\n"
-		   "4 injection failed (rolled back), 130 interrupted (rolled back).\n");
+		   "4 injection failed (rolled back), 130 interrupted (rolled back).\n\n"
+		   "Environment:\n"
+		   "  FAULTLINE_SOCKET   the daemon's socket for ls, status, stop, schedule and\n"
+		   "                     --detach (default /run/faultline/faultlined.sock)\n"
+		   "  FAULTLINE_DEBUG    1: libbpf's warnings on stderr; 2: its debug lines too\n"
+		   "  FAULTLINE_DISABLE  forced fallbacks, as on an older kernel: tcx (attach\n"
+		   "                     with clsact), bpf_set_retval (refuse fails connect()\n"
+		   "                     with EPERM), bpf_lsm; comma separated\n");
 }
 
 int main(int argc, char **argv)
@@ -71,9 +79,17 @@ int main(int argc, char **argv)
 		printf("faultline %s\n", FL_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].fn(argc - 1, argv + 1);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		char err[256];
+
+		if (strcmp(argv[1], commands[i].name))
+			continue;
+		if (fl_feature_check_env(err, sizeof(err))) {
+			fl_cli_err("%s", err);
+			return FL_EXIT_USAGE;
+		}
+		return commands[i].fn(argc - 1, argv + 1);
+	}
 	fl_cli_err("unknown command '%s' (see 'faultline --help')", argv[1]);
 	return FL_EXIT_USAGE;
 }

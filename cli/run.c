@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -283,7 +284,7 @@ int fl_cmd_run(int argc, char **argv)
 	struct fl_error err = {0};
 	FILE *fj = NULL, *fx = NULL;
 	struct sigaction sa;
-	char buf[1024];
+	char buf[PATH_MAX + 512];
 
 	/* everything after "--" is CMD */
 	for (int i = 1; i < argc; i++)
@@ -366,6 +367,10 @@ int fl_cmd_run(int argc, char **argv)
 	if (detach && (json_path || junit_path))
 		return usage_error("--detach: the daemon keeps the reports ('faultline status ID', "
 				   "GET /v1/experiments/ID/report)");
+	if (fl_scenario_path_trusted(file, buf, sizeof(buf))) {
+		fprintf(stderr, "faultline run: %s\n", buf);
+		return FL_EXIT_USAGE;
+	}
 	if (fl_scenario_load(file, &s, &diags)) {
 		for (size_t k = 0; k < diags.n; k++)
 			fprintf(stderr, "%s\n",

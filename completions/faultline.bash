@@ -72,7 +72,8 @@ _faultline_options() {
 	schedule) echo "$ctl" ;;
 	faultlined)
 		echo "--socket --listen --token-file --state-dir --lease --foreground --help" \
-			"--version"
+			"--version --rate-limit --write-rate-limit --keep-capabilities" \
+			"--print-capabilities --allow-command-probes"
 		;;
 	esac
 	return 0
@@ -87,7 +88,7 @@ _faultline_takes_value() {
 		--socket | --correlation | --burst | --distribution | --limit | --gap | --errno | \
 		--percent | --after-bytes | --after | --domain | --status | --path | --delay | \
 		--report-json | --junit | --grace | --url | --token-file | --state | --listen | \
-		--state-dir)
+		--state-dir | --rate-limit | --write-rate-limit)
 		return 0
 		;;
 	esac
@@ -382,7 +383,7 @@ _faultlined() {
 	case $prev in
 	--socket | --token-file) _faultline_files all ;;
 	--state-dir) _faultline_dirs ;;
-	--listen | --lease) ;;
+	--listen | --lease | --rate-limit | --write-rate-limit) ;;
 	*) _faultline_words "$(_faultline_options faultlined)" ;;
 	esac
 	return 0

@@ -22,6 +22,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "faultline/probe.h" /* fl_feature_disabled() */
 #include "injector/attach.h"
 
 static int attach_tcx(int prog_fd, int ifindex, int dir, struct fl_attachment *a)
@@ -158,7 +159,8 @@ int fl_attach(const char *run_dir, enum fl_attach_mode mode, int prog_fd, int if
 	a->dir = dir;
 	a->link_fd = -1;
 	if (mode != FL_ATTACH_CLSACT) {
-		r = attach_tcx(prog_fd, ifindex, dir, a);
+		/* FAULTLINE_DISABLE=tcx: as on a kernel without tcx (EINVAL) */
+		r = fl_feature_disabled("tcx") ? -EINVAL : attach_tcx(prog_fd, ifindex, dir, a);
 		/* EINVAL: this kernel has no tcx attach type; fall back. */
 		if (r != -EINVAL || mode == FL_ATTACH_TCX)
 			return r;

@@ -249,12 +249,18 @@ int fl_pool_place(struct fl_pool *p, const void *owner, const struct fl_compiled
 						if (!if_indextoname((unsigned)h->ifindex, name))
 							snprintf(name, sizeof(name), "#%d",
 								 h->ifindex);
-						snprintf(why, len, "cannot attach to %s: %s", name,
-							 r == -ERANGE
-							     ? "it already carries the most "
-							       "BPF programs tcx allows "
-							       "on this hook (about 64)"
-							     : strerror(-r));
+						snprintf(
+						    why, len, "cannot attach to %s: %s", name,
+						    r == -ERANGE ? "it already carries the most "
+								   "BPF programs tcx allows "
+								   "on this hook (about 64)"
+						    : r == -EINVAL && p->base.mode == FL_ATTACH_TCX
+							? "no tcx here (Linux 6.6+, "
+							  "not disabled by "
+							  "FAULTLINE_DISABLE); attach "
+							  "mode auto falls back to "
+							  "clsact"
+							: strerror(-r));
 						break;
 					}
 				}
@@ -407,7 +413,9 @@ void fl_pool_release(struct fl_pool_step *s)
 const char *fl_pool_attach_mode(struct fl_pool_step *s)
 {
 	if (s->refuse)
-		return "cgroup";
+		return fl_refuse__errno_fixed(s->refuse)
+			   ? "cgroup, no bpf_set_retval: connect() fails with EPERM"
+			   : "cgroup";
 	return fl_engine__attach_mode(s->p->layers[s->layer].e);
 }
 

@@ -20,6 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "faultline/probe.h" /* fl_feature_disabled() */
 #include "faultline/refuse.h"
 #include "sockaddr.skel.h"
 
@@ -44,7 +45,29 @@ struct fl_refuse {
 	int live;	   /* a rule is set (not cleared) */
 	uint64_t until_ns; /* last deadline written */
 	uint64_t end_ns;   /* the rule's end; 0: none */
+	int eperm;	   /* the fl_refuse_eperm* programs: no bpf_set_retval */
 };
+
+/* The object with either pair of programs loaded; NULL with errno. */
+static struct fl_sockaddr *load(int eperm)
+{
+	struct fl_sockaddr *skel = fl_sockaddr__open();
+	int err;
+
+	if (!skel)
+		return NULL;
+	bpf_program__set_autoload(skel->progs.fl_refuse_connect4, !eperm);
+	bpf_program__set_autoload(skel->progs.fl_refuse_connect6, !eperm);
+	bpf_program__set_autoload(skel->progs.fl_refuse_eperm4, eperm);
+	bpf_program__set_autoload(skel->progs.fl_refuse_eperm6, eperm);
+	err = fl_sockaddr__load(skel);
+	if (err) {
+		fl_sockaddr__destroy(skel);
+		errno = err < 0 ? -err : err;
+		return NULL;
+	}
+	return skel;
+}
 
 int fl_refuse__open(struct fl_refuse **out)
 {
@@ -62,7 +85,14 @@ int fl_refuse__open(struct fl_refuse **out)
 		err = r->ncpus ? r->ncpus : -EINVAL;
 		goto fail;
 	}
-	r->skel = fl_sockaddr__open_and_load();
+	/* a kernel without bpf_set_retval (before 5.18) rejects the first
+	 * pair with EINVAL ("unknown func"); EPERM is no reason to try again */
+	r->eperm = fl_feature_disabled("bpf_set_retval");
+	r->skel = r->eperm ? NULL : load(0);
+	if (!r->skel && (r->eperm || errno == EINVAL)) {
+		r->eperm = 1;
+		r->skel = load(1);
+	}
 	if (!r->skel) {
 		err = errno ? -errno : -EINVAL;
 		goto fail;
@@ -86,14 +116,12 @@ int fl_refuse__attach(struct fl_refuse *r, const char *cgroup_dir)
 	if (cg < 0)
 		return -errno;
 	/* libbpf 1.1 returns -errno from bpf_link_create() */
-	l4 = bpf_link_create(bpf_program__fd(r->skel->progs.fl_refuse_connect4), cg,
-			     BPF_CGROUP_INET4_CONNECT, NULL);
+	l4 = bpf_link_create(fl_refuse__prog_fd(r, 0), cg, BPF_CGROUP_INET4_CONNECT, NULL);
 	if (l4 < 0) {
 		close(cg);
 		return l4;
 	}
-	l6 = bpf_link_create(bpf_program__fd(r->skel->progs.fl_refuse_connect6), cg,
-			     BPF_CGROUP_INET6_CONNECT, NULL);
+	l6 = bpf_link_create(fl_refuse__prog_fd(r, 1), cg, BPF_CGROUP_INET6_CONNECT, NULL);
 	/* the links hold the cgroup; the directory descriptor is not needed */
 	close(cg);
 	if (l6 < 0) {
@@ -304,8 +332,16 @@ int fl_refuse__prog_fd(const struct fl_refuse *r, int family6)
 {
 	if (!r)
 		return -EINVAL;
+	if (r->eperm)
+		return bpf_program__fd(family6 ? r->skel->progs.fl_refuse_eperm6
+					       : r->skel->progs.fl_refuse_eperm4);
 	return bpf_program__fd(family6 ? r->skel->progs.fl_refuse_connect6
 				       : r->skel->progs.fl_refuse_connect4);
+}
+
+int fl_refuse__errno_fixed(const struct fl_refuse *r)
+{
+	return r && r->eperm ? EPERM : 0;
 }
 
 void fl_refuse__close(struct fl_refuse *r)

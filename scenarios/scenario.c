@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1713,6 +1714,36 @@ int fl_scenario_load_buf(const char *name, const char *buf, size_t len, struct f
 		return diags->n > before ? -EINVAL : -ENOMEM;
 	}
 	*out = w.s;
+	return 0;
+}
+
+int fl_scenario_path_trusted(const char *path, char *err, size_t errlen)
+{
+	char real[PATH_MAX], *slash;
+	struct stat st, dst;
+
+	if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(path, real))
+		return 0; /* not a file: the load says what is wrong */
+	if (st.st_mode & S_IWOTH) {
+		snprintf(
+		    err, errlen,
+		    "%s: anyone may write this file (mode %04o), so anyone could choose what "
+		    "faultline runs as root (expected it not writable by others: chmod o-w %s)",
+		    path, (unsigned)(st.st_mode & 07777), path);
+		return -EPERM;
+	}
+	slash = strrchr(real, '/');
+	if (slash == real)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	if (stat(real, &dst) == 0 && (dst.st_mode & S_IWOTH) && !(dst.st_mode & S_ISVTX)) {
+		snprintf(err, errlen,
+			 "%s: anyone may write its directory %s (mode %04o, no sticky bit), so "
+			 "anyone could replace it (expected a directory not writable by others)",
+			 path, real, (unsigned)(dst.st_mode & 07777));
+		return -EPERM;
+	}
 	return 0;
 }
 

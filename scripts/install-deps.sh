@@ -9,9 +9,13 @@ PKGS=(
 	make gcc clang llvm bpftool pkg-config libbpf-dev libelf-dev zlib1g-dev linux-libc-dev
 	libcjson-dev libyaml-dev libnl-3-dev libnl-route-3-dev
 	libmnl-dev libnftnl-dev libnetfilter-queue-dev libcurl4-openssl-dev libsqlite3-dev libmicrohttpd-dev clang-format
+	libcap-ng-dev
+	# man pages (docs/*.[158].md -> pandoc)
+	pandoc man-db groff-base
 	# tests and demo
 	libcmocka-dev bats bats-assert bats-support iproute2 iputils-ping iperf3 nftables iptables
 	jq procps python3 curl redis-server nginx-light python3-jsonschema python3-prometheus-client libxml2-utils sqlite3 dnsmasq-base
+	yamllint socat libcap2-bin
 )
 
 if [ "$(id -u)" -ne 0 ]; then

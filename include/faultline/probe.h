@@ -36,6 +36,7 @@ enum fl_mech {
 	FL_MECH_SCH_FQ,		/* the fq qdisc (EDT pacing) */
 	FL_MECH_RINGBUF,	/* BPF ring buffer maps */
 	FL_MECH_BPF_TIMER,	/* bpf_timer helpers */
+	FL_MECH_PROGRAMS,	/* faultline's own programs pass this kernel's verifier */
 	FL_MECH__COUNT
 };
 
@@ -109,6 +110,19 @@ struct fl_probe_report {
  * the entries not probed then say so.
  */
 int fl_probe_all(struct fl_probe_report *out);
+
+/*
+ * Forced fallbacks, for testing a kernel without a feature on one that has
+ * it: FAULTLINE_DISABLE is a list of feature ids (comma or space separated)
+ * out of "tcx" (attach with clsact instead), "bpf_set_retval" (refuse
+ * fails connect() with EPERM instead of the errno asked for) and "bpf_lsm"
+ * (no fault uses it; doctor reports it missing). The probe reports a
+ * disabled feature missing, and the engine never uses it.
+ */
+bool fl_feature_disabled(const char *id);
+/* 0, or -EINVAL with a message in err when FAULTLINE_DISABLE names an
+ * unknown feature. */
+int fl_feature_check_env(char *err, size_t errlen);
 
 /* The entry with that id, or NULL. */
 const struct fl_probe *fl_probe_find(const struct fl_probe_report *r, const char *id);

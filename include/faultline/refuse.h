@@ -58,6 +58,11 @@ int fl_refuse__counters(struct fl_refuse *r, struct fl_counters *out);
 /* The program for IPv4 (family6 0) or IPv6 (family6 1), for tests. */
 int fl_refuse__prog_fd(const struct fl_refuse *r, int family6);
 
+/* EPERM when the programs cannot choose the errno (no bpf_set_retval: a
+ * kernel before 5.18, or FAULTLINE_DISABLE=bpf_set_retval): a refused
+ * connect() then fails with EPERM whatever was asked; else 0. */
+int fl_refuse__errno_fixed(const struct fl_refuse *r);
+
 /* Detach and free. */
 void fl_refuse__close(struct fl_refuse *r);
 

@@ -157,6 +157,14 @@ struct fl_scenario {
  * or looked up.
  */
 int fl_scenario_load(const char *path, struct fl_scenario **out, struct fl_diags *diags);
+/*
+ * Whether a scenario file may be trusted to say what runs as root: not when
+ * anyone may write it, nor when it sits in a directory anyone may write
+ * without the sticky bit (anyone could replace it). 0, or -EPERM with a
+ * message in err naming the file and the fix. Only regular files are
+ * judged (a pipe or /dev/stdin is what its writer gives).
+ */
+int fl_scenario_path_trusted(const char *path, char *err, size_t errlen);
 /* The same from memory; name is used for messages and the .json test. */
 int fl_scenario_load_buf(const char *name, const char *buf, size_t len, struct fl_scenario **out,
 			 struct fl_diags *diags);

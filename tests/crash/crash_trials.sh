@@ -97,7 +97,7 @@ residue() {
 	local i what
 	for i in $(seq 1 40); do
 		what=""
-		bpftool prog show 2>/dev/null | grep -qE 'name fl_(ingress|egress|reinject|watch_exit|refuse_conn)' &&
+		bpftool prog show 2>/dev/null | grep -qE 'name fl_(ingress|egress|reinject|watch_exit|refuse_conn|refuse_eper)' &&
 			what+=" bpf-programs"
 		bpftool cgroup tree 2>/dev/null | grep -q fl_refuse && what+=" cgroup-programs"
 		[ -n "$(tc -n "$NA" filter show dev va egress 2>/dev/null)$(tc -n "$NA" filter show dev va ingress 2>/dev/null)" ] &&

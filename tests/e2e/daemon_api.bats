@@ -298,7 +298,7 @@ name: [unclosed'
 }
 
 @test "the_list_is_newest_first_100_by_default_and_limit_goes_to_1000" {
-	fl_start_daemon
+	fl_start_daemon --write-rate-limit 0  # 210 writes at once
 	# 105 experiments (no fault: nothing is applied), each stopped at once
 	seq 1 105 | xargs -P 8 -I{} sh -c '
 		id=$(curl -s --max-time 10 --unix-socket "$0" -X POST -H "Content-Type: application/yaml" \
@@ -979,7 +979,7 @@ PY
 }
 
 @test "metrics_parse_strictly_and_count_a_running_loss_step" {
-	fl_start_daemon
+	fl_start_daemon --allow-command-probes
 	create application/yaml "$(scenario icmp-half 60s '{dev: va, protocol: icmp}' '{target: t, loss: 50%}' \
 		'steady_state:
   - {name: alive, command: {run: "true"}, every: 200ms}

@@ -59,7 +59,7 @@ residue() {
 @test "doctor_exits_0_where_the_core_works" {
 	run "$FAULTLINE" doctor
 	assert_success
-	assert_output --partial "core (btf, and tcx or clsact): ok"
+	assert_output --partial "core (btf, programs, and tcx or clsact): ok"
 	assert_line --regexp '^tcx +ok +'
 	assert_line --regexp '^loss +works +'
 }
@@ -76,6 +76,13 @@ residue() {
 	[ "$(mech_ok btf)" = true ]
 	[ "$(mech_ok bpf_set_retval)" = true ]
 	[ "$(mech_ok nfqueue)" = true ]
+}
+
+@test "doctor_loads_faultlines_own_programs_through_the_verifier" {
+	[ "$(mech_ok programs)" = true ]
+	run mech_detail programs
+	assert_output --regexp "load: 7 programs, [1-9][0-9]* instructions verified"
+	jq -e '.core_ok' "$BATS_FILE_TMPDIR/report.json"
 }
 
 @test "doctor_reports_netem_and_fq_missing_with_the_reason" {

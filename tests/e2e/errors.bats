@@ -30,7 +30,7 @@ fl_stop() {
 # no connect() program left on the cgroup v2 root or the test's cgroup
 assert_no_cgroup_programs() {
 	local out
-	out=$(bpftool cgroup tree "$(cgroup2_mount)" 2>/dev/null | grep -E 'fl_refuse_conn' || true)
+	out=$(bpftool cgroup tree "$(cgroup2_mount)" 2>/dev/null | grep -E 'fl_refuse_(conn|eper)' || true)
 	[ -z "$out" ] || { echo "cgroup programs left: $out" >&2; return 1; }
 }
 

@@ -128,7 +128,7 @@ within_binomial() {
 assert_no_residue() {
 	local i progs
 	for i in $(seq 1 40); do
-		progs=$(bpftool prog show 2>/dev/null | grep -cE 'name fl_(ingress|egress|baseline|reinject|watch_exit|refuse_conn)' || true)
+		progs=$(bpftool prog show 2>/dev/null | grep -cE 'name fl_(ingress|egress|baseline|reinject|watch_exit|refuse_conn|refuse_eper)' || true)
 		[ "$progs" -eq 0 ] && break
 		sleep 0.05
 	done
