@@ -63,6 +63,17 @@ static const struct {
     {CAP_SYS_NICE, "SYS_NICE", "the delay line's SCHED_FIFO thread (release times under load)"},
 };
 
+/* What start-up needs besides (given to the daemon, dropped before it serves):
+ * without them it still starts, and says what it could not do. */
+static const struct {
+	int cap;
+	const char *name, *why;
+} startup_caps[] = {
+    {CAP_SYS_ADMIN, "SYS_ADMIN",
+     "the kernel probe behind /v1/capabilities: private network and mount namespaces"},
+    {CAP_CHOWN, "CHOWN", "giving the socket to group faultline"},
+};
+
 static void usage(FILE *f)
 {
 	fputs("Usage: faultlined [OPTIONS]\n"
@@ -93,6 +104,10 @@ static void usage(FILE *f)
 	      "  --keep-capabilities  keep every capability (default: after start-up, drop all\n"
 	      "                       but those --print-capabilities lists)\n"
 	      "  --print-capabilities print the capabilities kept after start-up and exit\n"
+	      "  --print-startup-capabilities\n"
+	      "                       print those the daemon should be given: the kept ones,\n"
+	      "                       and SYS_ADMIN (the kernel probe of /v1/capabilities) and\n"
+	      "                       CHOWN (the socket's group) for start-up only\n"
 	      "  --allow-command-probes\n"
 	      "                       run the `command` probes of posted scenarios (as root,\n"
 	      "                       with the capabilities above; default: refused with 422)\n"
@@ -225,7 +240,7 @@ static int check_state_dir(const char *dir, char *err, size_t errlen)
  */
 static int drop_capabilities(char *err, size_t errlen)
 {
-	bool bounds;
+	bool bounds, have[sizeof(keep_caps) / sizeof(keep_caps[0])];
 
 	if (capng_get_caps_process() < 0) {
 		snprintf(err, errlen, "cannot read this process's capabilities");
@@ -234,13 +249,22 @@ static int drop_capabilities(char *err, size_t errlen)
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
 		return 0; /* nothing to drop */
 	bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
-	capng_clear(CAPNG_SELECT_BOTH);
 	for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
+		have[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned)keep_caps[i].cap);
+	capng_clear(CAPNG_SELECT_BOTH);
+	for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++) {
+		/* one it was not given cannot be kept: say what will fail */
+		if (!have[i]) {
+			fl_log(LOG_WARNING, "started without CAP_%s: %s will fail",
+			       keep_caps[i].name, keep_caps[i].why);
+			continue;
+		}
 		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
 				 (unsigned)keep_caps[i].cap)) {
 			snprintf(err, errlen, "cannot keep CAP_%s", keep_caps[i].name);
 			return -1;
 		}
+	}
 	if (capng_apply(bounds ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS)) {
 		snprintf(err, errlen, "cannot drop capabilities (capset%s failed)",
 			 bounds ? " or PR_CAPBSET_DROP" : "");
@@ -267,7 +291,8 @@ int main(int argc, char **argv)
 		O_WRATE,
 		O_KEEPCAPS,
 		O_PRINTCAPS,
-		O_CMDPROBES
+		O_CMDPROBES,
+		O_PRINTSTARTCAPS
 	};
 	static const struct option opts[] = {
 	    {"socket", required_argument, NULL, O_SOCKET},
@@ -281,6 +306,7 @@ int main(int argc, char **argv)
 	    {"keep-capabilities", no_argument, NULL, O_KEEPCAPS},
 	    {"print-capabilities", no_argument, NULL, O_PRINTCAPS},
 	    {"allow-command-probes", no_argument, NULL, O_CMDPROBES},
+	    {"print-startup-capabilities", no_argument, NULL, O_PRINTSTARTCAPS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, O_VERSION},
 	    {0},
@@ -349,8 +375,13 @@ int main(int argc, char **argv)
 			mo.allow_command_probes = true;
 			break;
 		case O_PRINTCAPS:
+		case O_PRINTSTARTCAPS:
 			for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
 				printf("%s\n", keep_caps[i].name);
+			for (size_t i = 0; c == O_PRINTSTARTCAPS &&
+					   i < sizeof(startup_caps) / sizeof(startup_caps[0]);
+			     i++)
+				printf("%s\n", startup_caps[i].name);
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -429,6 +460,14 @@ int main(int argc, char **argv)
 	if (leftovers > 0)
 		fl_log(LOG_WARNING, "removed %d leftover clsact filter(s) of a faultline that died",
 		       leftovers);
+	if (!keep_all_caps && capng_get_caps_process() == 0) {
+		for (size_t i = 0; i < sizeof(startup_caps) / sizeof(startup_caps[0]); i++)
+			if (!capng_have_capability(CAPNG_EFFECTIVE, (unsigned)startup_caps[i].cap))
+				fl_log(LOG_WARNING,
+				       "started without CAP_%s: %s will not work (faults do: see "
+				       "--print-startup-capabilities)",
+				       startup_caps[i].name, startup_caps[i].why);
+	}
 	caps = calloc(1, sizeof(*caps));
 	if (caps && !fl_probe_all(caps))
 		caps_json = fl_probe_report_json(caps);

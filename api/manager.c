@@ -236,6 +236,19 @@ static cJSON *row_json(const struct fl_store_experiment *e)
 	else
 		cJSON_AddNullToObject(o, "exit_code");
 	add_str(o, "schedule_id", e->schedule_id[0] ? e->schedule_id : NULL);
+	/* the duration is the scenario's: read it again from the text stored */
+	if (e->scenario) {
+		struct fl_scenario *s = NULL;
+		struct fl_diags d = {0};
+
+		if (!fl_scenario_load_buf(e->scenario_type && !strcmp(e->scenario_type, "json")
+					      ? "stored.json"
+					      : "stored.yaml",
+					  e->scenario, strlen(e->scenario), &s, &d))
+			cJSON_AddNumberToObject(o, "duration_s", (double)s->duration_ns / 1e9);
+		fl_scenario_free(s);
+		fl_diags_free(&d);
+	}
 	if (e->steps_json)
 		steps = cJSON_Parse(e->steps_json);
 	/* stored while it ran, and the daemon died: a step live then is over */

@@ -73,7 +73,7 @@ _faultline_options() {
 	faultlined)
 		echo "--socket --listen --token-file --state-dir --lease --foreground --help" \
 			"--version --rate-limit --write-rate-limit --keep-capabilities" \
-			"--print-capabilities --allow-command-probes"
+			"--print-capabilities --print-startup-capabilities --allow-command-probes"
 		;;
 	esac
 	return 0

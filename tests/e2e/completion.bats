@@ -228,7 +228,8 @@ help_options() {
 @test "faultlined_completes_its_options" {
 	comp faultlined ''
 	expect --socket --listen --token-file --state-dir --lease --foreground --help --version \
-		--rate-limit --write-rate-limit --keep-capabilities --print-capabilities --allow-command-probes
+		--rate-limit --write-rate-limit --keep-capabilities --print-capabilities \
+		--print-startup-capabilities --allow-command-probes
 	comp faultlined --st
 	expect --state-dir
 	comp faultlined --foreground --l

@@ -68,10 +68,18 @@ teardown() {
 	[ "$(tr ',' '\n' <<<"${output#*=}" | sort | paste -sd,)" = "$want" ]
 	[ "$(awk '/^CapPrm/ {print $2}' "$st")" = "$eff" ]
 	[ "$(awk '/^NoNewPrivs/ {print $2}' "$st")" = 1 ]
-	# every capability kept is in the unit's set
+	# every capability kept is in the unit's set, and the unit's set is what
+	# the daemon asks for at start-up
 	for c in $(tr ',' ' ' <<<"$want"); do
 		[[ ",$caps," == *",+${c#cap_},"* ]] || { echo "$c kept but not in the unit"; return 1; }
 	done
+	[ "$(tr ',' '\n' <<<"$caps" | sed 's/^+//' | sort | paste -sd,)" = \
+		"$("$FAULTLINED" --print-startup-capabilities | tr 'A-Z' 'a-z' | sort | paste -sd,)" ]
+	# with them, the start-up probe behind /v1/capabilities sees this kernel
+	run curl -sf --unix-socket "$sock" http://localhost/v1/capabilities
+	jq -e '.core_ok and (.mechanisms[] | select(.id == "tcx") | .ok) and
+		(.faults[] | select(.fault == "delay") | .works)' <<<"$output" >/dev/null ||
+		{ echo "$output" | head -c 2000; return 1; }
 
 	body=$(printf 'version: 1\nname: capcheck\nduration: 20s\ntargets:\n  b: {dev: va, protocol: icmp}\nfaults:\n  - {target: b, delay: 30ms}\n')
 	id=$(curl -sf --unix-socket "$sock" -X POST -H 'Content-Type: application/yaml' \
