@@ -179,7 +179,7 @@ uninstall:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 600
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZERS      := scenario units inject_args api_body
+FUZZERS      := scenario units inject_args api_body api_http
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) -DFL_FUZZ \
 		-std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude -I. -I$(BUILD) $(NL_CFLAGS)

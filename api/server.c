@@ -199,9 +199,10 @@ static enum MHD_Result not_allowed(struct MHD_Connection *c, const char *method,
 /* ------------------------------------------------------------------ */
 /* Checks                                                              */
 
-static bool token_ok(const char *have, const char *want)
+/* have: hl bytes (not NUL-terminated), or NULL. */
+static bool token_ok(const char *have, size_t hl, const char *want)
 {
-	size_t hl = have ? strlen(have) : 0, wl = strlen(want), n = hl > wl ? hl : wl;
+	size_t wl = strlen(want), n = hl > wl ? hl : wl;
 	unsigned char diff = (unsigned char)(hl != wl);
 
 	for (size_t i = 0; i < n; i++) {
@@ -620,10 +621,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		if (l->need_token) {
 			const char *auth = MHD_lookup_connection_value(
 			    c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-			const char *tok =
-			    auth && !strncasecmp(auth, "Bearer ", 7) ? auth + 7 : NULL;
+			/* "Bearer" 1*SP token (RFC 6750), and the field's trailing
+			 * white space is not part of it (RFC 9110) */
+			const char *tok = auth && !strncasecmp(auth, "Bearer ", 7)
+					      ? auth + 7 + strspn(auth + 7, " ")
+					      : NULL;
+			size_t tl = tok ? strlen(tok) : 0;
 
-			if (!token_ok(tok, l->srv->token)) {
+			while (tl && (tok[tl - 1] == ' ' || tok[tl - 1] == '\t'))
+				tl--;
+			if (!token_ok(tok, tl, l->srv->token)) {
 				rq->answered = true;
 				return problem(c, 401, "unauthorized", "unauthorized", "%s",
 					       auth ? "the bearer token is wrong"

@@ -615,6 +615,12 @@ EOF
 	[ "$TCODE" = 200 ] && jq -e '.status == "ok"' <<<"$TBODY"
 	tcurl -H "Authorization: Bearer $tok" "$url/metrics"
 	[ "$TCODE" = 200 ]
+	# RFC 6750's 1*SP after the scheme, and trailing white space that is not
+	# the token's (found by fuzz/fuzz_api_http.c)
+	tcurl -H "Authorization: bearer   $tok  " "$url/v1/health"
+	[ "$TCODE" = 200 ]
+	tcurl -H "Authorization: Bearer  ${tok}x " "$url/v1/health"
+	is_401
 	# a POST with a wrong or no token runs nothing
 	scenario icmp 20s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}' >"$T/s.yaml"
 	tcurl -X POST -H 'Authorization: Bearer wrong' -H 'Content-Type: application/yaml' \
@@ -1012,9 +1018,12 @@ PY
 	[ "$m2" -ge $((m1 + 40)) ]
 	[ "$d2" -gt "$d1" ]
 	[ "$ok2" -gt "$ok1" ]
-	# and the same figure as the experiment object
+	# and the same figure as the experiment object (read a moment later: a
+	# straggling packet may have matched in between)
 	api GET "/v1/experiments/$id"
-	[ "$(jq '.steps[0].matched' <<<"$BODY")" -eq "$m2" ]
+	local mo
+	mo=$(jq '.steps[0].matched' <<<"$BODY")
+	[ "$mo" -ge "$m2" ] && [ "$mo" -le $((m2 + 3)) ] || { echo "object $mo, metrics $m2"; return 1; }
 	api DELETE "/v1/experiments/$id"
 	[ "$CODE" = 200 ]
 	# its counters stay exported after it ended (ten minutes)
