@@ -188,6 +188,8 @@ FUZZ_RUN     := nice -n 19
 # the objects each harness links besides the library archive
 FUZZ_EXTRA_inject_args := $(FUZZ_DIR)/obj/cli/inject.o $(FUZZ_DIR)/obj/cli/ctl.o \
 			  $(FUZZ_DIR)/obj/cli/err.o
+FUZZ_EXTRA_api_body    := $(FUZZ_DIR)/obj/api/problem.o
+FUZZ_EXTRA_api_http    := $(FUZZ_DIR)/obj/api/problem.o
 
 .PHONY: fuzz-build fuzz fuzz-regress
 
@@ -201,7 +203,8 @@ $(FUZZ_LIB): $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(LIB_SRCS))
 	$(AR) rcs $@ $^
 
 $(FUZZ_DIR)/fuzz_inject_args: $(FUZZ_EXTRA_inject_args)
-$(FUZZ_DIR)/fuzz_api_http: api/server.c docs/openapi.json
+$(FUZZ_DIR)/fuzz_api_body: $(FUZZ_EXTRA_api_body)
+$(FUZZ_DIR)/fuzz_api_http: api/server.c docs/openapi.json $(FUZZ_EXTRA_api_http)
 $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB) $(HDRS) api/manager.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(FUZZ_EXTRA_$*) $(FUZZ_LIB) $(LDLIBS) -o $@

@@ -11,7 +11,7 @@
  * the previous daemon: marked aborted, its faults already gone with that
  * process's links), the journal of dead clsact filters, the kernel probe for
  * /v1/capabilities, the listening sockets, then every capability but the
- * few experiments need is dropped (keep_caps below; docs/security.md), and
+ * few experiments need is dropped (caps_wanted below; docs/security.md), and
  * only then are threads started: the manager, then the HTTP server. SIGTERM or SIGINT: stop
  * listening, stop and roll back every experiment, close the store, exit 0.
  */
@@ -45,34 +45,30 @@
 #define WRITE_RATE_DEFAULT 20
 
 /*
- * What the daemon keeps after start-up, measured (docs/security.md): every
- * test of the daemon passes with these and no other. Capabilities are
- * per thread, so they are dropped before the first thread starts; the
- * bounding set goes too, so no program the daemon starts (a `command`
- * probe) gets any other back.
+ * The capabilities the daemon should be given, and why (docs/security.md).
+ * It keeps those not marked startup_only after start-up, measured: every
+ * test of the daemon passes with these and no other. Capabilities are per
+ * thread, so they are dropped before the first thread starts; the bounding
+ * set goes too where it may, and no_new_privs, so no program the daemon
+ * starts (a `command` probe) gets any other back.
  */
 static const struct {
 	int cap;
 	const char *name, *why;
-} keep_caps[] = {
-    {CAP_BPF, "BPF", "load the programs, create and update their maps"},
+	bool startup_only;
+} caps_wanted[] = {
+    {CAP_BPF, "BPF", "load the programs, create and update their maps", false},
     {CAP_NET_ADMIN, "NET_ADMIN",
-     "classifier and cgroup program types, tcx and cgroup links, netlink (clsact)"},
-    {CAP_PERFMON, "PERFMON", "the verifier's pointer rules the programs are written for"},
-    {CAP_NET_RAW, "NET_RAW", "the delay line's AF_PACKET socket that sends held packets on"},
-    {CAP_SYS_NICE, "SYS_NICE", "the delay line's SCHED_FIFO thread (release times under load)"},
-};
-
-/* What start-up needs besides (given to the daemon, dropped before it serves):
- * without them it still starts, and says what it could not do. */
-static const struct {
-	int cap;
-	const char *name, *why;
-} startup_caps[] = {
+     "classifier and cgroup program types, tcx and cgroup links, netlink (clsact)", false},
+    {CAP_PERFMON, "PERFMON", "the verifier's pointer rules the programs are written for", false},
+    {CAP_NET_RAW, "NET_RAW", "the delay line's AF_PACKET socket that sends held packets on", false},
+    {CAP_SYS_NICE, "SYS_NICE", "the delay line's SCHED_FIFO thread (release times under load)",
+     false},
     {CAP_SYS_ADMIN, "SYS_ADMIN",
-     "the kernel probe behind /v1/capabilities: private network and mount namespaces"},
-    {CAP_CHOWN, "CHOWN", "giving the socket to group faultline"},
+     "the kernel probe behind /v1/capabilities: private network and mount namespaces", true},
+    {CAP_CHOWN, "CHOWN", "giving the socket to group faultline", true},
 };
+#define N_CAPS (sizeof(caps_wanted) / sizeof(caps_wanted[0]))
 
 static void usage(FILE *f)
 {
@@ -231,16 +227,31 @@ static int check_state_dir(const char *dir, char *err, size_t errlen)
 }
 
 /*
- * Keep keep_caps only: in the effective, permitted and inheritable sets, and
+ * Keep the capabilities of caps_wanted that are not startup_only (of those
+ * this process has): in the effective, permitted and inheritable sets, and
  * in the bounding set when this process may change it (CAP_SETPCAP: not
  * under the systemd unit, whose bounding set is already small). Then
  * no_new_privs, so that no program the daemon starts (a `command` probe
  * runs as uid 0) gets back at exec what the daemon gave up. 0, or -1 with
  * err.
  */
+/* Say what will not work for each wanted capability this process lacks. */
+static void warn_missing_caps(void)
+{
+	if (capng_get_caps_process() < 0)
+		return;
+	for (size_t i = 0; i < N_CAPS; i++)
+		if (!capng_have_capability(CAPNG_PERMITTED, (unsigned)caps_wanted[i].cap))
+			fl_log(LOG_WARNING, "started without CAP_%s: %s will fail%s",
+			       caps_wanted[i].name, caps_wanted[i].why,
+			       caps_wanted[i].startup_only
+				   ? " (no fault needs it)"
+				   : ", and so will the faults that need it");
+}
+
 static int drop_capabilities(char *err, size_t errlen)
 {
-	bool bounds, have[sizeof(keep_caps) / sizeof(keep_caps[0])];
+	bool bounds, have[N_CAPS];
 
 	if (capng_get_caps_process() < 0) {
 		snprintf(err, errlen, "cannot read this process's capabilities");
@@ -249,22 +260,17 @@ static int drop_capabilities(char *err, size_t errlen)
 	if (capng_have_capabilities(CAPNG_SELECT_CAPS) == CAPNG_NONE)
 		return 0; /* nothing to drop */
 	bounds = capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP);
-	for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
-		have[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned)keep_caps[i].cap);
+	for (size_t i = 0; i < N_CAPS; i++)
+		have[i] = capng_have_capability(CAPNG_PERMITTED, (unsigned)caps_wanted[i].cap);
 	capng_clear(CAPNG_SELECT_BOTH);
-	for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++) {
-		/* one it was not given cannot be kept: say what will fail */
-		if (!have[i]) {
-			fl_log(LOG_WARNING, "started without CAP_%s: %s will fail",
-			       keep_caps[i].name, keep_caps[i].why);
-			continue;
-		}
-		if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
-				 (unsigned)keep_caps[i].cap)) {
-			snprintf(err, errlen, "cannot keep CAP_%s", keep_caps[i].name);
+	/* one it was not given cannot be kept (warn_missing_caps said so) */
+	for (size_t i = 0; i < N_CAPS; i++)
+		if (have[i] && !caps_wanted[i].startup_only &&
+		    capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
+				 (unsigned)caps_wanted[i].cap)) {
+			snprintf(err, errlen, "cannot keep CAP_%s", caps_wanted[i].name);
 			return -1;
 		}
-	}
 	if (capng_apply(bounds ? CAPNG_SELECT_BOTH : CAPNG_SELECT_CAPS)) {
 		snprintf(err, errlen, "cannot drop capabilities (capset%s failed)",
 			 bounds ? " or PR_CAPBSET_DROP" : "");
@@ -376,12 +382,9 @@ int main(int argc, char **argv)
 			break;
 		case O_PRINTCAPS:
 		case O_PRINTSTARTCAPS:
-			for (size_t i = 0; i < sizeof(keep_caps) / sizeof(keep_caps[0]); i++)
-				printf("%s\n", keep_caps[i].name);
-			for (size_t i = 0; c == O_PRINTSTARTCAPS &&
-					   i < sizeof(startup_caps) / sizeof(startup_caps[0]);
-			     i++)
-				printf("%s\n", startup_caps[i].name);
+			for (size_t i = 0; i < N_CAPS; i++)
+				if (c == O_PRINTSTARTCAPS || !caps_wanted[i].startup_only)
+					printf("%s\n", caps_wanted[i].name);
 			return 0;
 		case 'h':
 			usage(stdout);
@@ -460,14 +463,8 @@ int main(int argc, char **argv)
 	if (leftovers > 0)
 		fl_log(LOG_WARNING, "removed %d leftover clsact filter(s) of a faultline that died",
 		       leftovers);
-	if (!keep_all_caps && capng_get_caps_process() == 0) {
-		for (size_t i = 0; i < sizeof(startup_caps) / sizeof(startup_caps[0]); i++)
-			if (!capng_have_capability(CAPNG_EFFECTIVE, (unsigned)startup_caps[i].cap))
-				fl_log(LOG_WARNING,
-				       "started without CAP_%s: %s will not work (faults do: see "
-				       "--print-startup-capabilities)",
-				       startup_caps[i].name, startup_caps[i].why);
-	}
+	if (!keep_all_caps)
+		warn_missing_caps();
 	caps = calloc(1, sizeof(*caps));
 	if (caps && !fl_probe_all(caps))
 		caps_json = fl_probe_report_json(caps);

@@ -102,25 +102,6 @@ void fl_log(int prio, const char *fmt, ...)
 	va_end(ap);
 }
 
-void fl_problem_set(struct fl_problem *p, int status, const char *type, const char *title,
-		    const char *fmt, ...)
-{
-	va_list ap;
-
-	p->status = status;
-	p->type = type;
-	snprintf(p->title, sizeof(p->title), "%s", title);
-	va_start(ap, fmt);
-	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
-	va_end(ap);
-}
-
-void fl_problem_clear(struct fl_problem *p)
-{
-	cJSON_Delete(p->errors);
-	memset(p, 0, sizeof(*p));
-}
-
 static uint64_t realtime_ns(void)
 {
 	struct timespec ts;

@@ -92,79 +92,13 @@ START=$SECONDS
 WORK=$(mktemp -d /tmp/fl-bench-compare.XXXXXX) || die "mktemp failed"
 PIDS=() # every background process, by pid
 fl_pid=
-watchdog_pid=
-
-# Is PID still a child of this shell? (a reaped pid may be someone else's)
-ours() {
-	[ -r "/proc/$1/stat" ] &&
-		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $2 }')" = "$$" ]
-}
-zombie() { [ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" = Z ]; }
-
-# faultline by its pid: SIGTERM, 5 s to roll back, then SIGKILL; its status
-kill_fl() {
-	local i rc
-	[ -n "$fl_pid" ] || return 0
-	if ours "$fl_pid"; then
-		kill -TERM "$fl_pid" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			zombie "$fl_pid" && break
-			kill -0 "$fl_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		ours "$fl_pid" && ! zombie "$fl_pid" && kill -KILL "$fl_pid" 2>/dev/null
-	fi
-	wait "$fl_pid" 2>/dev/null
-	rc=$?
-	fl_pid=
-	return $rc
-}
-
-cleanup() {
-	local rc=$? p ns i left
-	trap - EXIT INT TERM
-	kill_fl
-	for p in "${PIDS[@]}"; do ours "$p" && kill -TERM "$p" 2>/dev/null; done
-	for ((i = 0; i < 30; i++)); do
-		left=
-		for p in "${PIDS[@]}"; do ours "$p" && ! zombie "$p" && left=1; done
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	for p in "${PIDS[@]}"; do
-		ours "$p" && kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "$watchdog_pid" ]; then
-		kill -TERM "$watchdog_pid" 2>/dev/null
-		wait "$watchdog_pid" 2>/dev/null
-	fi
-	# backstop: what still runs inside this script's own namespaces was
-	# started by it (socat's per-connection children)
-	for ns in "$NS_A" "$NS_B"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	done
-	ip netns del "$NS_A" 2>/dev/null
-	ip netns del "$NS_B" 2>/dev/null
-	rm -rf "$WORK"
-	exit "$rc"
-}
+NAME=bench/compare.sh
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+cleanup() { bench_cleanup $?; }
 trap cleanup EXIT
 trap 'echo "bench/compare.sh: interrupted" >&2; exit 130' INT TERM
-
-# hard stop: every part checks the clock, this catches anything else
-(
-	sleep $((LIMIT + 5)) &
-	sleep_pid=$!
-	trap 'kill -TERM $sleep_pid 2>/dev/null; exit 0' TERM
-	wait $sleep_pid && {
-		echo "bench/compare.sh: time limit (${LIMIT}s) exceeded" >&2
-		kill -TERM $$ 2>/dev/null
-	}
-) &
-watchdog_pid=$!
-
-fits() { [ $((SECONDS - START + $1)) -le "$LIMIT" ]; }
+bench_watchdog
 fig() { awk -v n="$1" -v v="$2" -v u="$3" -v f="$4" 'BEGIN { printf "%s " f " %s\n", n, v, u }'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 

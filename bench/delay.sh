@@ -68,6 +68,7 @@ HTTP_CONC=16
 REF_RATE=1000 # the untargeted port's packets/s
 TOXY_VERSION=0.3.16
 
+HERE=$(cd "$(dirname "$0")" && pwd)
 NS_A=fld-a-$$
 NS_B=fld-b-$$
 ADDR_A=10.220.0.1
@@ -99,83 +100,13 @@ STEAL0=$(steal_ticks)
 WORK=$(mktemp -d /tmp/fl-bench-delay.XXXXXX) || die "mktemp failed"
 PIDS=() # every background process, by pid (servers, receivers, senders)
 fl_pid=
-watchdog_pid=
-
-# Is PID still a child of this shell? (A pid that ended and was reaped may
-# belong to someone else by now: never signal it.)
-ours() {
-	[ -r "/proc/$1/stat" ] &&
-		[ "$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $2 }')" = "$$" ]
-}
-
-# Ends faultline by its pid: SIGTERM, up to 5 s to release its held frames
-# and roll back, then SIGKILL. Returns its exit status.
-kill_fl() {
-	local i rc
-	[ -n "$fl_pid" ] || return 0
-	if ours "$fl_pid"; then
-		kill -TERM "$fl_pid" 2>/dev/null
-		for ((i = 0; i < 50; i++)); do
-			[ "$(sed 's/.*) //' "/proc/$fl_pid/stat" 2>/dev/null | cut -d' ' -f1)" = Z ] && break
-			kill -0 "$fl_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		ours "$fl_pid" && kill -KILL "$fl_pid" 2>/dev/null
-	fi
-	wait "$fl_pid" 2>/dev/null
-	rc=$?
-	fl_pid=
-	return $rc
-}
-
-cleanup() {
-	local rc=$? p ns i left
-	trap - EXIT INT TERM
-	kill_fl
-	for p in "${PIDS[@]}"; do
-		ours "$p" && kill -TERM "$p" 2>/dev/null
-	done
-	for ((i = 0; i < 30; i++)); do
-		left=
-		for p in "${PIDS[@]}"; do ours "$p" && [ "$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | cut -d' ' -f1)" != Z ] && left=1; done
-		[ -z "$left" ] && break
-		sleep 0.1
-	done
-	for p in "${PIDS[@]}"; do
-		ours "$p" && kill -KILL "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	if [ -n "$watchdog_pid" ]; then
-		kill -TERM "$watchdog_pid" 2>/dev/null
-		wait "$watchdog_pid" 2>/dev/null
-	fi
-	# backstop: anything still running inside this script's own namespaces
-	# was started by it (a child a wrapper did not pass the signal to)
-	for ns in "$NS_A" "$NS_B"; do
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-	done
-	ip netns del "$NS_A" 2>/dev/null
-	ip netns del "$NS_B" 2>/dev/null
-	rm -rf "$WORK"
-	exit "$rc"
-}
+NAME=bench/delay.sh
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+cleanup() { bench_cleanup $?; }
 trap cleanup EXIT
 trap 'echo "bench/delay.sh: interrupted" >&2; exit 130' INT TERM
-
-# Hard stop: every part checks the clock, this catches anything else.
-(
-	sleep $((LIMIT + 5)) &
-	sleep_pid=$!
-	trap 'kill -TERM $sleep_pid 2>/dev/null; exit 0' TERM
-	wait $sleep_pid && {
-		echo "bench/delay.sh: time limit (${LIMIT}s) exceeded" >&2
-		kill -TERM $$ 2>/dev/null
-	}
-) &
-watchdog_pid=$!
-
-# seconds left; fits N: is there room for N more seconds?
-fits() { [ $((SECONDS - START + $1)) -le "$LIMIT" ]; }
+bench_watchdog
 
 # ---- the network ----------------------------------------------------------
 ip netns add "$NS_A" || die "ip netns add $NS_A failed"

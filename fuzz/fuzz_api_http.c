@@ -8,9 +8,9 @@
  *
  * This file includes api/server.c (compiled with -DFL_FUZZ) to reach its
  * structures. The experiment manager is not what is tested here: the fl_mgr_*
- * functions, fl_problem_set/fl_problem_clear and fl_log (api/manager.c, which
- * is not linked) are small deterministic fakes below, chosen so that every
- * response path of server.c can be reached:
+ * functions and fl_log (api/manager.c, which is not linked; the problem
+ * functions are the real ones, api/problem.c) are small deterministic fakes
+ * below, chosen so that every response path of server.c can be reached:
  *   - fl_mgr_create by the body's first byte (mod 4): 0 created (id "e1",
  *     or "e2" when the body ends in 'x'), 1 422 with an errors array, 2 409
  *     with a holder, 3 500 (type NULL);
@@ -68,25 +68,6 @@ void fl_log(int prio, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-}
-
-void fl_problem_set(struct fl_problem *p, int status, const char *type, const char *title,
-		    const char *fmt, ...)
-{
-	va_list ap;
-
-	p->status = status;
-	p->type = type;
-	snprintf(p->title, sizeof(p->title), "%s", title);
-	va_start(ap, fmt);
-	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
-	va_end(ap);
-}
-
-void fl_problem_clear(struct fl_problem *p)
-{
-	cJSON_Delete(p->errors);
-	memset(p, 0, sizeof(*p));
 }
 
 static cJSON *fake_exp(const char *id, const char *state)

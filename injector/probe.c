@@ -64,10 +64,10 @@
 #include <cjson/cJSON.h>
 
 #include "faultline/probe.h"
+#include "faultline/refuse.h"
 #include "faultline/rule.h" /* the classifier's types, for its skeleton */
 #include "classifier.skel.h"
 #include "probes.skel.h"
-#include "sockaddr.skel.h"
 #include "watchdog.skel.h"
 
 /* libbpf 1.1.2's and linux-libc-dev 6.1's headers predate tcx (Linux 6.6). */
@@ -421,25 +421,27 @@ static void probe_bpf_syscall_child(struct fl_probe *p)
 	fl_probes__destroy(skel);
 }
 
-/* Instructions the verifier went through for every program of obj (0 when
- * the kernel does not say: before 5.16). */
-static unsigned long long verified_insns(struct bpf_object *obj, unsigned *nprogs)
+/* Instructions the verifier went through for the program fd (0 when the
+ * kernel does not say: before 5.16). */
+static unsigned long long verified_insns(int fd)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	return fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.verified_insns : 0;
+}
+
+/* The same for every program of obj, counted in *nprogs. */
+static unsigned long long obj_insns(struct bpf_object *obj, unsigned *nprogs)
 {
 	unsigned long long sum = 0;
 	struct bpf_program *prog;
 
-	*nprogs = 0;
 	bpf_object__for_each_program(prog, obj)
 	{
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-
-		if (bpf_program__fd(prog) < 0)
-			continue;
 		(*nprogs)++;
-		memset(&info, 0, sizeof(info));
-		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0)
-			sum += info.verified_insns;
+		sum += verified_insns(bpf_program__fd(prog));
 	}
 	return sum;
 }
@@ -447,17 +449,18 @@ static unsigned long long verified_insns(struct bpf_object *obj, unsigned *nprog
 /*
  * The programs faultline runs, loaded as the engine loads them (nothing
  * attached): the classifier (every packet and error fault), the exit
- * watchdog and the connect() programs of refuse (either pair). This is
- * what says this kernel's verifier accepts them, whatever its version.
+ * watchdog and refuse's connect() programs (fl_refuse__open, which picks
+ * the pair this kernel takes). This is what says this kernel's verifier
+ * accepts them, whatever its version.
  */
 static void probe_programs_child(struct fl_probe *p)
 {
 	unsigned long long insns = 0;
-	unsigned n, total = 0;
+	unsigned n = 0;
 	struct fl_classifier *cls;
 	struct fl_watchdog *wd;
-	struct fl_sockaddr *sa;
-	const char *sa_how = "with bpf_set_retval";
+	struct fl_refuse *ref = NULL;
+	int r;
 
 	errno = 0;
 	cls = fl_classifier__open_and_load();
@@ -466,8 +469,7 @@ static void probe_programs_child(struct fl_probe *p)
 			   "loading the classifier (Linux 6.2+ needed)");
 		return;
 	}
-	insns += verified_insns(cls->obj, &n);
-	total += n;
+	insns += obj_insns(cls->obj, &n);
 	fl_classifier__destroy(cls);
 	wd = fl_watchdog__open();
 	if (!wd || fl_watchdog__load(wd)) {
@@ -475,39 +477,23 @@ static void probe_programs_child(struct fl_probe *p)
 		fl_watchdog__destroy(wd);
 		return;
 	}
-	insns += verified_insns(wd->obj, &n);
-	total += n;
+	insns += obj_insns(wd->obj, &n);
 	fl_watchdog__destroy(wd);
-	sa = fl_sockaddr__open();
-	if (sa) {
-		bpf_program__set_autoload(sa->progs.fl_refuse_eperm4, false);
-		bpf_program__set_autoload(sa->progs.fl_refuse_eperm6, false);
-		if (fl_sockaddr__load(sa)) {
-			fl_sockaddr__destroy(sa);
-			sa = fl_sockaddr__open();
-			sa_how = "without bpf_set_retval (EPERM)";
-			if (sa) {
-				bpf_program__set_autoload(sa->progs.fl_refuse_connect4, false);
-				bpf_program__set_autoload(sa->progs.fl_refuse_connect6, false);
-				if (fl_sockaddr__load(sa)) {
-					fl_sockaddr__destroy(sa);
-					sa = NULL;
-				}
-			}
-		}
-	}
-	if (!sa) {
-		probe_fail(p, errno ? -errno : -EINVAL, "loading the connect() programs of refuse");
+	r = fl_refuse__open(&ref);
+	if (r) {
+		probe_fail(p, r, "loading the connect() programs of refuse");
 		return;
 	}
-	insns += verified_insns(sa->obj, &n);
-	total += n;
-	fl_sockaddr__destroy(sa);
+	insns +=
+	    verified_insns(fl_refuse__prog_fd(ref, 0)) + verified_insns(fl_refuse__prog_fd(ref, 1));
+	n += 2;
 	probe_pass(
 	    p,
 	    "the classifier, the exit watchdog and refuse's connect() programs (%s) load: %u "
 	    "programs, %llu instructions verified",
-	    sa_how, total, insns);
+	    fl_refuse__errno_fixed(ref) ? "without bpf_set_retval (EPERM)" : "with bpf_set_retval",
+	    n, insns);
+	fl_refuse__close(ref);
 }
 
 /* In a private network namespace: tcx links on its lo, both directions. */
@@ -869,19 +855,17 @@ static int read_small_file(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-/* Is word one of the comma-separated items of list? */
+/* Is word one of the items of list (separated by commas or blanks)? */
 static bool list_has(const char *list, const char *word)
 {
 	size_t wl = strlen(word);
 
-	for (const char *s = list; *s;) {
-		size_t l = strcspn(s, ",");
+	for (const char *s = list + strspn(list, ", \t"); *s; s += strspn(s, ", \t")) {
+		size_t l = strcspn(s, ", \t");
 
 		if (l == wl && !strncmp(s, word, wl))
 			return true;
 		s += l;
-		if (*s == ',')
-			s++;
 	}
 	return false;
 }
@@ -1787,44 +1771,25 @@ const struct fl_probe *fl_probe_find(const struct fl_probe_report *r, const char
 
 static const char *const disable_ids[] = {"tcx", "bpf_set_retval", "bpf_lsm"};
 
-/* Whether the list text names id (whole words, "," or blanks between). */
-static bool disable_list_has(const char *text, const char *id)
-{
-	size_t n = strlen(id);
-
-	for (const char *p = text; *p;) {
-		size_t w;
-
-		p += strspn(p, ", \t");
-		w = strcspn(p, ", \t");
-		if (w == n && !strncmp(p, id, n))
-			return true;
-		p += w;
-	}
-	return false;
-}
-
 bool fl_feature_disabled(const char *id)
 {
 	const char *v = getenv("FAULTLINE_DISABLE");
 
-	return v && disable_list_has(v, id);
+	return v && list_has(v, id);
 }
 
 int fl_feature_check_env(char *err, size_t errlen)
 {
 	const char *v = getenv("FAULTLINE_DISABLE");
 
-	for (const char *p = v ? v : ""; *p;) {
-		size_t w;
+	for (const char *p = v ? v + strspn(v, ", \t") : ""; *p; p += strspn(p, ", \t")) {
+		size_t w = strcspn(p, ", \t");
+		char word[65];
 		bool known = false;
 
-		p += strspn(p, ", \t");
-		w = strcspn(p, ", \t");
-		if (!w)
-			break;
+		snprintf(word, sizeof(word), "%.*s", (int)(w < 64 ? w : 64), p);
 		for (size_t i = 0; i < sizeof(disable_ids) / sizeof(disable_ids[0]); i++)
-			known |= strlen(disable_ids[i]) == w && !strncmp(p, disable_ids[i], w);
+			known |= !strcmp(word, disable_ids[i]);
 		if (!known) {
 			snprintf(err, errlen,
 				 "FAULTLINE_DISABLE: unknown feature \"%.*s\" (expected tcx, "

@@ -38,11 +38,6 @@ api() {
 
 post_yaml() { api POST "$1" -H 'Content-Type: application/yaml' --data-binary "$2"; }
 
-# a scenario: NAME DURATION TARGET-FLOW-MAP STEP
-scenario() {
-	printf 'version: 1\nname: %s\nduration: %s\ntargets:\n  t: %s\nfaults:\n  - %s\n' "$@"
-}
-
 wait_state() { # ID STATE
 	local i
 	for i in $(seq 1 100); do
@@ -58,10 +53,10 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 
 @test "two_experiments_on_one_hook_hold_one_tcx_link" {
 	fl_start_daemon
-	post_yaml /v1/experiments "$(scenario icmp 30s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
+	post_yaml /v1/experiments "$(fl_scenario icmp 30s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
 	[ "$CODE" = 201 ]
 	id=$(jq -r .id <<<"$BODY")
-	post_yaml /v1/experiments "$(scenario udp 30s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 10%}')"
+	post_yaml /v1/experiments "$(fl_scenario udp 30s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 10%}')"
 	[ "$CODE" = 201 ]
 	id2=$(jq -r .id <<<"$BODY")
 	wait_state "$id" running
@@ -104,7 +99,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 	run "$FAULTLINE" inject loss 1% --dev lo --detach
 	[ "$status" -eq 2 ] # --for is required
 	# run --detach, status --wait gives the experiment's exit code
-	scenario short 1s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}' >"$BATS_TEST_TMPDIR/s.yaml"
+	fl_scenario short 1s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}' >"$BATS_TEST_TMPDIR/s.yaml"
 	run "$FAULTLINE" run --detach "$BATS_TEST_TMPDIR/s.yaml"
 	assert_success
 	id=$(grep -o 'e-[0-9a-f]\{12\}' <<<"$output" | head -1)
@@ -133,7 +128,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 
 @test "a_hung_daemon_stops_faulting_within_its_lease" {
 	fl_start_daemon --lease 500ms
-	post_yaml /v1/experiments "$(scenario icmp 60s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
+	post_yaml /v1/experiments "$(fl_scenario icmp 60s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
 	id=$(jq -r .id <<<"$BODY")
 	wait_state "$id" running
 	[ "$(ping_loss 3)" = 100 ]
@@ -155,7 +150,7 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 
 @test "history_and_schedules_survive_a_restart" {
 	fl_start_daemon
-	scenario short 1s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}' >"$BATS_TEST_TMPDIR/s.yaml"
+	fl_scenario short 1s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}' >"$BATS_TEST_TMPDIR/s.yaml"
 	post_yaml /v1/experiments "$(cat "$BATS_TEST_TMPDIR/s.yaml")"
 	id=$(jq -r .id <<<"$BODY")
 	wait_state "$id" completed

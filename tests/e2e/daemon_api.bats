@@ -14,11 +14,7 @@
 load ../lib/common
 
 setup() {
-	FAULTLINED=${FAULTLINED:-$(dirname "$FAULTLINE")/faultlined}
-	T=$BATS_TEST_TMPDIR
-	SOCK=$T/d.sock
-	STATE=$T/state
-	fl_setup_netns
+	fl_daemon_setup
 }
 
 teardown() {
@@ -28,26 +24,8 @@ teardown() {
 # --- helpers -----------------------------------------------------------------
 
 
-# api METHOD PATH [CURL ARGS...]: one request on the unix socket (30 s at
-# most); sets CODE, BODY, HDRS (CR removed), CTYPE, and says what it got.
-api() {
-	local m=$1 p=$2 f
-	shift 2
-	f=$T/api.$RANDOM$RANDOM
-	CODE=$(curl -s --max-time 30 --unix-socket "$SOCK" -X "$m" -D "$f.h" -o "$f.b" -w '%{http_code}' \
-		"$@" "http://localhost$p") || true
-	BODY=$(cat "$f.b" 2>/dev/null || true)
-	HDRS=$(tr -d '\r' <"$f.h" 2>/dev/null || true)
-	CTYPE=$(hdr Content-Type)
-	rm -f "$f.h" "$f.b"
-	echo "$m $p -> $CODE $CTYPE ${BODY:0:400}"
-}
-
-# hdr NAME: the value of header NAME in the last response (HDRS)
-hdr() { awk -v n="$(tr '[:upper:]' '[:lower:]' <<<"$1")" -F': ' 'tolower($1) == n { sub(/^[^:]*: /, ""); print; exit }' <<<"$HDRS"; }
-
 post() { # post PATH CONTENT-TYPE BODY
-	api POST "$1" -H "Content-Type: $2" --data-binary "$3"
+	fl_api POST "$1" -H "Content-Type: $2" --data-binary "$3"
 }
 
 # is_problem STATUS TYPE: the last response is that problem+json (RFC 9457)
@@ -59,28 +37,11 @@ is_problem() {
 		<<<"$BODY" >/dev/null || { echo "problem body is not {type: $2, status: $1, title, detail}: $BODY"; return 1; }
 }
 
-# a scenario: NAME DURATION TARGET-MAP STEP [EXTRA TOP-LEVEL YAML]
-scenario() {
-	printf 'version: 1\nname: %s\nduration: %s\ntargets:\n  t: %s\nfaults:\n  - %s\n%s' "$1" "$2" "$3" "$4" "${5:-}"
-}
-
 # create CONTENT-TYPE BODY: POST /v1/experiments, must be 201; sets ID
 create() {
 	post /v1/experiments "$1" "$2"
 	[ "$CODE" = 201 ] || { echo "POST /v1/experiments: $CODE, expected 201"; return 1; }
 	ID=$(jq -r .id <<<"$BODY")
-}
-
-# wait_state ID STATE: poll GET /v1/experiments/ID (10 s at most)
-wait_state() {
-	local i s
-	for i in $(seq 1 100); do
-		s=$(curl -s --max-time 5 --unix-socket "$SOCK" "http://localhost/v1/experiments/$1" | jq -r .state)
-		[ "$s" = "$2" ] && return 0
-		sleep 0.1
-	done
-	echo "experiment $1 is $s, not $2, after 10 s"
-	return 1
 }
 
 # ping_loss COUNT: the loss in per cent of COUNT pings from A to B
@@ -115,13 +76,13 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 	fi
 
 	# GET /v1/health
-	api GET /v1/health
+	fl_api GET /v1/health
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
 	jq -e --arg v "$want_version" '.status == "ok" and .version == $v and (.uptime_s | type == "number" and . >= 0)
 		and .experiments_running == 0' <<<"$BODY"
 
 	# GET /v1/capabilities: the doctor's JSON for this host
-	api GET /v1/capabilities
+	fl_api GET /v1/capabilities
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
 	echo "$BODY" >"$T/caps.json"
 	nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINE" doctor --json >"$T/doctor.json" || true
@@ -133,11 +94,11 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 		"$(jq -c '[.faults[] | [.fault, .works, .via]]' "$T/doctor.json")" ]
 
 	# POST YAML (application/yaml): 201, Location, the experiment object
-	create application/yaml "$(scenario icmp-all 30s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
+	create application/yaml "$(fl_scenario icmp-all 30s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
 	local e1=$ID
 	[[ "$e1" =~ ^e-[0-9a-f]{12}$ ]]
 	[ "$CTYPE" = application/json ]
-	[ "$(hdr Location)" = "/v1/experiments/$e1" ]
+	[ "$(fl_hdr Location)" = "/v1/experiments/$e1" ]
 	jq -e '.name == "icmp-all" and (.state == "pending" or .state == "running") and .reason == null
 		and (.created | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z$")) and .ended == null
 		and .verdict == null and .exit_code == null and .schedule_id == null and .duration_s == 30
@@ -145,27 +106,27 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 		and .steps[0].fault == "loss 100%" and .steps[0].at_s == 0
 		and (.steps[0].state == "pending" or .steps[0].state == "live")
 		and (.steps[0].matched | type == "number") and (.steps[0].bytes | type == "number")' <<<"$BODY"
-	wait_state "$e1" running
+	fl_wait_state "$e1" running
 	[ "$(ping_loss 5)" = 100 ]
 	sleep 0.4 # the counters are read about every 250 ms
-	api GET "/v1/experiments/$e1"
+	fl_api GET "/v1/experiments/$e1"
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
 	jq -e --arg id "$e1" '.id == $id and .state == "running" and (.started | type == "string")
 		and .steps[0].state == "live" and .steps[0].matched >= 5 and .steps[0].bytes >= 5 * 84' <<<"$BODY"
 	# no report while it runs
-	api GET "/v1/experiments/$e1/report"
+	fl_api GET "/v1/experiments/$e1/report"
 	is_problem 404 not-found
-	api GET "/v1/experiments/$e1/report?format=junit"
+	fl_api GET "/v1/experiments/$e1/report?format=junit"
 	is_problem 404 not-found
-	api GET /v1/health
+	fl_api GET /v1/health
 	jq -e '.experiments_running == 1' <<<"$BODY"
 
 	# the other media types, each on flows of its own: 201
-	create application/x-yaml "$(scenario udp-7777 30s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 10%}')"
+	create application/x-yaml "$(fl_scenario udp-7777 30s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 10%}')"
 	local e2=$ID
-	[ "$(hdr Location)" = "/v1/experiments/$e2" ]
+	[ "$(fl_hdr Location)" = "/v1/experiments/$e2" ]
 	# schedule: is ignored here, report: paths too
-	create text/yaml "$(scenario tcp-8080 30s '{dev: va, protocol: tcp, port: 8080}' '{target: t, loss: 10%}' \
+	create text/yaml "$(fl_scenario tcp-8080 30s '{dev: va, protocol: tcp, port: 8080}' '{target: t, loss: 10%}' \
 		"schedule: \"@every 1h\"
 report: {json: $T/not-written.json, junit: $T/not-written.xml}
 ")"
@@ -174,9 +135,9 @@ report: {json: $T/not-written.json, junit: $T/not-written.xml}
 	create 'application/json; charset=utf-8' \
 		'{"version": 1, "name": "udp-7778", "duration": "30s", "targets": {"u": {"dev": "va", "protocol": "udp", "port": 7778}}, "faults": [{"target": "u", "loss": "10%"}]}'
 	local e4=$ID
-	[ "$(hdr Location)" = "/v1/experiments/$e4" ]
+	[ "$(fl_hdr Location)" = "/v1/experiments/$e4" ]
 	jq -e '.name == "udp-7778" and .steps[0].target == "u" and .steps[0].fault == "loss 10%"' <<<"$BODY"
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	[ "$CODE" = 200 ] && jq -e '.schedules == []' <<<"$BODY"
 
 	# 400, 413, 415, 422 (60+ more in the bad bodies test)
@@ -184,61 +145,61 @@ report: {json: $T/not-written.json, junit: $T/not-written.xml}
 name: [unclosed'
 	is_problem 400 bad-request
 	head -c $((1024 * 1024 + 1)) /dev/zero | tr '\0' '#' >"$T/big"
-	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "@$T/big"
+	fl_api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "@$T/big"
 	is_problem 413 too-large
-	post /v1/experiments text/plain "$(scenario plain 30s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
+	post /v1/experiments text/plain "$(fl_scenario plain 30s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
 	is_problem 415 unsupported-media-type
-	post /v1/experiments application/yaml "$(scenario bad 30s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 130%}')"
+	post /v1/experiments application/yaml "$(fl_scenario bad 30s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 130%}')"
 	is_problem 422 invalid-scenario
 	jq -e '.errors == [{"path": "faults[0].loss", "line": 7, "col": 23,
 		"message": "\"130%\" is not a percentage between 0 and 100"}]' <<<"$BODY"
 
 	# 409: the same flows, or flows that overlap them, name their holder
-	post /v1/experiments application/yaml "$(scenario icmp-again 30s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}')"
+	post /v1/experiments application/yaml "$(fl_scenario icmp-again 30s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}')"
 	is_problem 409 conflict
 	[ "$(jq -r .holder <<<"$BODY")" = "$e1" ]
-	post /v1/experiments application/yaml "$(scenario udp-7777-again 30s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 1%}')"
+	post /v1/experiments application/yaml "$(fl_scenario udp-7777-again 30s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 1%}')"
 	is_problem 409 conflict
 	[ "$(jq -r .holder <<<"$BODY")" = "$e2" ]
 	# while one on other flows (another protocol, another port) is accepted
-	create application/yaml "$(scenario udp-7779 30s '{dev: va, protocol: udp, port: 7779}' '{target: t, loss: 1%}')"
+	create application/yaml "$(fl_scenario udp-7779 30s '{dev: va, protocol: udp, port: 7779}' '{target: t, loss: 1%}')"
 	local e5=$ID
 
 	# GET /v1/experiments: newest first, state filter, limit
-	for id in "$e1" "$e2" "$e3" "$e4" "$e5"; do wait_state "$id" running; done
-	api GET /v1/experiments
+	for id in "$e1" "$e2" "$e3" "$e4" "$e5"; do fl_wait_state "$id" running; done
+	fl_api GET /v1/experiments
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
 	[ "$(jq -c '[.experiments[].id]' <<<"$BODY")" = "$(jq -nc --args '$ARGS.positional' "$e5" "$e4" "$e3" "$e2" "$e1")" ]
-	api GET '/v1/experiments?state=running'
+	fl_api GET '/v1/experiments?state=running'
 	[ "$CODE" = 200 ] && [ "$(jq '[.experiments[] | select(.state == "running")] | length' <<<"$BODY")" -eq 5 ]
 	[ "$(jq '.experiments | length' <<<"$BODY")" -eq 5 ]
-	api GET '/v1/experiments?state=completed'
+	fl_api GET '/v1/experiments?state=completed'
 	[ "$CODE" = 200 ] && jq -e '.experiments == []' <<<"$BODY"
-	api GET '/v1/experiments?limit=2'
+	fl_api GET '/v1/experiments?limit=2'
 	[ "$CODE" = 200 ] && [ "$(jq -c '[.experiments[].id]' <<<"$BODY")" = "$(jq -nc --args '$ARGS.positional' "$e5" "$e4")" ]
-	api GET '/v1/experiments?state=running&limit=1'
+	fl_api GET '/v1/experiments?state=running&limit=1'
 	[ "$CODE" = 200 ] && [ "$(jq -r '[.experiments[].id] | join(",")' <<<"$BODY")" = "$e5" ]
-	api GET '/v1/experiments?limit=1000'
+	fl_api GET '/v1/experiments?limit=1000'
 	[ "$CODE" = 200 ]
 	local q
 	for q in 'state=bogus' 'state=RUNNING' 'state=' 'limit=0' 'limit=1001' 'limit=-1' 'limit=abc' 'limit=' 'limit=5x'; do
-		api GET "/v1/experiments?$q"
+		fl_api GET "/v1/experiments?$q"
 		is_problem 400 bad-request
 	done
 
 	# 404: unknown experiment, schedule, report, route
-	api GET /v1/experiments/e-000000000000
+	fl_api GET /v1/experiments/e-000000000000
 	is_problem 404 not-found
-	api DELETE /v1/experiments/e-000000000000
+	fl_api DELETE /v1/experiments/e-000000000000
 	is_problem 404 not-found
-	api GET /v1/experiments/e-000000000000/report
+	fl_api GET /v1/experiments/e-000000000000/report
 	is_problem 404 not-found
-	api GET /v1/schedules/s-000000000000
+	fl_api GET /v1/schedules/s-000000000000
 	is_problem 404 not-found
-	api DELETE /v1/schedules/s-000000000000
+	fl_api DELETE /v1/schedules/s-000000000000
 	is_problem 404 not-found
 	for q in /v1/nothing /v2/experiments / /v1/experiments/ "/v1/experiments/$e1/nothing" /metrics/x; do
-		api GET "$q"
+		fl_api GET "$q"
 		is_problem 404 not-found
 	done
 
@@ -249,51 +210,51 @@ name: [unclosed'
 		"POST /v1/experiments/$e1/report GET" 'POST /v1/health GET' 'DELETE /v1/capabilities GET' \
 		'POST /metrics GET' 'PUT /v1/schedules GET,POST' 'PUT /v1/schedules/s-000000000000 GET,DELETE'; do
 		read -r m p allow <<<"$spec"
-		api "$m" "$p"
+		fl_api "$m" "$p"
 		is_problem 405 method-not-allowed
-		[ "$(hdr Allow | tr -d ' ' | tr ',' '\n' | sort | paste -sd,)" = "$(tr ',' '\n' <<<"$allow" | sort | paste -sd,)" ]
+		[ "$(fl_hdr Allow | tr -d ' ' | tr ',' '\n' | sort | paste -sd,)" = "$(tr ',' '\n' <<<"$allow" | sort | paste -sd,)" ]
 	done
 
 	# DELETE: 200 with the final object, aborted; the fault is gone
-	api DELETE "/v1/experiments/$e1"
+	fl_api DELETE "/v1/experiments/$e1"
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
 	jq -e --arg id "$e1" '.id == $id and .state == "aborted" and (.reason | type == "string" and length > 0)
 		and (.ended | type == "string") and (.verdict | type == "string") and (.exit_code | type == "number")
 		and .steps[0].state == "done" and .steps[0].matched >= 5' <<<"$BODY"
 	[ "$(ping_loss 5)" = 0 ]
-	api DELETE "/v1/experiments/$e1"
+	fl_api DELETE "/v1/experiments/$e1"
 	is_problem 409 conflict
-	api GET "/v1/experiments/$e1"
+	fl_api GET "/v1/experiments/$e1"
 	[ "$CODE" = 200 ] && jq -e '.state == "aborted"' <<<"$BODY"
-	api GET '/v1/experiments?state=aborted'
+	fl_api GET '/v1/experiments?state=aborted'
 	[ "$(jq -r '[.experiments[].id] | join(",")' <<<"$BODY")" = "$e1" ]
 
 	# the reports: JSON (docs/report.schema.json) by default, JUnit on request
-	api GET "/v1/experiments/$e1/report"
+	fl_api GET "/v1/experiments/$e1/report"
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
 	echo "$BODY" >"$T/r.json"
 	validate_report_json "$T/r.json"
 	jq -e '.verdict == "aborted"' "$T/r.json"
-	api GET "/v1/experiments/$e1/report?format=json"
+	fl_api GET "/v1/experiments/$e1/report?format=json"
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
-	api GET "/v1/experiments/$e1/report?format=junit"
+	fl_api GET "/v1/experiments/$e1/report?format=junit"
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/xml ]
 	echo "$BODY" >"$T/r.xml"
 	xmllint --noout --schema "$BATS_TEST_DIRNAME/../../docs/junit.xsd" "$T/r.xml"
-	api GET "/v1/experiments/$e1/report?format=pdf"
+	fl_api GET "/v1/experiments/$e1/report?format=pdf"
 	is_problem 400 bad-request
 
 	# the report: paths of a posted scenario were not used
-	api DELETE "/v1/experiments/$e3"
+	fl_api DELETE "/v1/experiments/$e3"
 	[ "$CODE" = 200 ]
 	[ ! -e "$T/not-written.json" ] && [ ! -e "$T/not-written.xml" ]
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	jq -e '.schedules == []' <<<"$BODY"
 	for id in "$e2" "$e4" "$e5"; do
-		api DELETE "/v1/experiments/$id"
+		fl_api DELETE "/v1/experiments/$id"
 		[ "$CODE" = 200 ]
 	done
-	api GET /v1/health
+	fl_api GET /v1/health
 	jq -e '.experiments_running == 0' <<<"$BODY"
 }
 
@@ -306,20 +267,20 @@ name: [unclosed'
 		curl -s --max-time 10 --unix-socket "$0" -o /dev/null -w "%{http_code}\n" -X DELETE "http://localhost/v1/experiments/$id"' \
 		"$SOCK" >"$T/codes"
 	[ "$(grep -c '^200$' "$T/codes")" -eq 105 ]
-	api GET /v1/experiments >/dev/null
+	fl_api GET /v1/experiments >/dev/null
 	[ "$CODE" = 200 ]
 	[ "$(jq '.experiments | length' <<<"$BODY")" -eq 100 ]
 	echo "$BODY" >"$T/default"
-	api GET '/v1/experiments?limit=1000' >/dev/null
+	fl_api GET '/v1/experiments?limit=1000' >/dev/null
 	[ "$(jq '.experiments | length' <<<"$BODY")" -eq 105 ]
 	# newest first, and the default is the newest 100 of them
 	jq -e '[.experiments[].created] as $c | $c == ($c | sort | reverse)' <<<"$BODY"
 	[ "$(jq -c '[.experiments[:100][].id]' <<<"$BODY")" = "$(jq -c '[.experiments[].id]' "$T/default")" ]
-	api GET '/v1/experiments?limit=3' >/dev/null
+	fl_api GET '/v1/experiments?limit=3' >/dev/null
 	[ "$(jq -c '[.experiments[].id]' <<<"$BODY")" = "$(jq -c '[.experiments[:3][].id]' "$T/default")" ]
-	api GET '/v1/experiments?state=aborted&limit=1000' >/dev/null
+	fl_api GET '/v1/experiments?state=aborted&limit=1000' >/dev/null
 	[ "$(jq '[.experiments[] | select(.state == "aborted")] | length' <<<"$BODY")" -eq 105 ]
-	api GET '/v1/experiments?state=running' >/dev/null
+	fl_api GET '/v1/experiments?state=running' >/dev/null
 	jq -e '.experiments == []' <<<"$BODY"
 }
 
@@ -339,7 +300,7 @@ name: [unclosed'
 		  - {target: wbe, loss: 130%}
 		  - {target: web, delay: {time: 100}}
 	EOF
-	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "@$T/many.yaml"
+	fl_api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "@$T/many.yaml"
 	is_problem 422 invalid-scenario
 	jq -e '(.errors | length) == 6 and all(.errors[]; (.path | type == "string") and (.line | type == "number")
 		and (.col | type == "number") and (.message | type == "string"))' <<<"$BODY"
@@ -350,14 +311,14 @@ name: [unclosed'
 
 	# a syntax error: 400, with validate's message and position
 	printf 'version: 1\nname: x\nduration: 5s\ntargets:\n  t: {dev: va\n' >"$T/syntax.yaml"
-	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "@$T/syntax.yaml"
+	fl_api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "@$T/syntax.yaml"
 	is_problem 400 bad-request
 	run "$FAULTLINE" validate "$T/syntax.yaml"
 	[ "$status" -eq 2 ]
 	[ "$(jq -r --arg f "$T/syntax.yaml" '.errors[] | "\($f):\(.line):\(.col): \(.message)"' <<<"$BODY")" = "$output" ]
 
 	# a command target: there is no command in the daemon
-	post /v1/experiments application/yaml "$(scenario cmd 5s '{command: true}' '{target: t, loss: 1%}')"
+	post /v1/experiments application/yaml "$(fl_scenario cmd 5s '{command: true}' '{target: t, loss: 1%}')"
 	is_problem 422 invalid-scenario
 	jq -e '.errors[0].path == "targets.t.command" and .errors[0].line == 5 and (.errors[0].message | length > 0)' <<<"$BODY"
 	[[ "$(jq -r .detail <<<"$BODY")" == *"targets.t.command"* ]]
@@ -369,7 +330,7 @@ name: [unclosed'
 		[[ "$f" == *.expected ]] && continue
 		n=$((n + 1))
 		case $f in *.json | *.scenario) ct=application/json ;; *) ct=application/yaml ;; esac
-		api POST /v1/experiments -H "Content-Type: $ct" --data-binary "@$f" >/dev/null
+		fl_api POST /v1/experiments -H "Content-Type: $ct" --data-binary "@$f" >/dev/null
 		want=$("$FAULTLINE" validate --json "$f" | jq -cS '[.errors[] | del(.file)]')
 		got=$(jq -cS '[.errors[]?]' <<<"$BODY")
 		if grep -qE 'syntax:|not valid UTF-8|anchors|aliases|tags \(|given twice|a second YAML document|the file is empty' "$f.expected"; then
@@ -434,7 +395,7 @@ d_gen_bodies() {
 		*) printf '%b' "$body" >"$T/body" && args+=(--data-binary "@$T/body") ;;
 		esac
 		t0=$(date +%s%N)
-		api POST /v1/experiments "${args[@]}" >/dev/null
+		fl_api POST /v1/experiments "${args[@]}" >/dev/null
 		t1=$(date +%s%N)
 		flat=$(jq -r '[.title, .detail, (.errors[]? | "\(.path): \(.message)")] | join("\n")' <<<"$BODY" 2>/dev/null || true)
 		after=$(n_experiments)
@@ -557,11 +518,11 @@ EOF
 	# nothing changed: no experiment, no schedule, no program, no link; the
 	# daemon still answers
 	[ "$(n_experiments)" -eq 0 ]
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	jq -e '.schedules == []' <<<"$BODY"
 	[ "$(bpf_fds "$DPID")" -eq 0 ]
 	[ -z "$(tc -n "$FL_NS_A" filter show dev va egress)" ] && [ -z "$(tc -n "$FL_NS_A" filter show dev va ingress)" ]
-	api GET /v1/health
+	fl_api GET /v1/health
 	[ "$CODE" = 200 ] && jq -e '.experiments_running == 0' <<<"$BODY"
 	[ "$(ping_loss 3)" = 0 ]
 }
@@ -622,30 +583,30 @@ EOF
 	tcurl -H "Authorization: Bearer  ${tok}x " "$url/v1/health"
 	is_401
 	# a POST with a wrong or no token runs nothing
-	scenario icmp 20s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}' >"$T/s.yaml"
+	fl_scenario icmp 20s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}' >"$T/s.yaml"
 	tcurl -X POST -H 'Authorization: Bearer wrong' -H 'Content-Type: application/yaml' \
 		--data-binary "@$T/s.yaml" "$url/v1/experiments"
 	is_401
 	tcurl -X POST -H 'Content-Type: application/yaml' --data-binary "@$T/s.yaml" "$url/v1/experiments"
 	is_401
 	tcurl -X POST -H 'Authorization: Bearer wrong' -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario tick 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 1s"')" \
+		--data-binary "$(fl_scenario tick 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 1s"')" \
 		"$url/v1/schedules"
 	is_401
 	[ "$(ping_loss 5)" = 0 ]
 	[ "$(bpf_fds "$DPID")" -eq 0 ]
 	[ "$(n_experiments)" -eq 0 ]
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	jq -e '.schedules == []' <<<"$BODY"
 	# the unix socket needs no token
-	api GET /v1/health
+	fl_api GET /v1/health
 	[ "$CODE" = 200 ]
 	# the right token: the whole API
 	tcurl -X POST -H "Authorization: Bearer $tok" -H 'Content-Type: application/yaml' \
 		--data-binary "@$T/s.yaml" "$url/v1/experiments"
 	[ "$TCODE" = 201 ]
 	id=$(jq -r .id <<<"$TBODY")
-	wait_state "$id" running
+	fl_wait_state "$id" running
 	[ "$(ping_loss 5)" = 100 ]
 	tcurl -X DELETE -H "Authorization: Bearer $tok" "$url/v1/experiments/$id"
 	[ "$TCODE" = 200 ] && jq -e '.state == "aborted"' <<<"$TBODY"
@@ -672,9 +633,9 @@ EOF
 
 @test "a_hundred_concurrent_requests_while_a_30pct_loss_step_runs" {
 	fl_start_daemon
-	create application/yaml "$(scenario udp-loss 60s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 30%}')"
+	create application/yaml "$(fl_scenario udp-loss 60s '{dev: va, protocol: udp, port: 7777}' '{target: t, loss: 30%}')"
 	local id=$ID i count=30000 ready=$T/ready out=$T/recv
-	wait_state "$id" running
+	fl_wait_state "$id" running
 	for i in $(seq 1 100); do
 		case $((i % 5)) in
 		0) echo "/v1/health $T/r.$i" ;;
@@ -715,13 +676,13 @@ EOF
 	got=$(jq -r '."7777".received' "$out")
 	within_binomial $((count - got)) "$count" 30
 	sleep 0.5 # one more counter read
-	api GET "/v1/experiments/$id"
+	fl_api GET "/v1/experiments/$id"
 	jq -e --argjson n "$count" '.state == "running" and .steps[0].state == "live" and .steps[0].matched == $n' <<<"$BODY"
-	api GET /metrics
+	fl_api GET /metrics
 	dropped=$(grep -F "faultline_fault_acted_packets_total{experiment=\"$id\"," <<<"$BODY" | grep -F 'action="dropped"' | awk '{ print $2 }')
 	echo "dropped $dropped, lost $((count - got))"
 	[ "$dropped" -eq $((count - got)) ]
-	api DELETE "/v1/experiments/$id"
+	fl_api DELETE "/v1/experiments/$id"
 	[ "$CODE" = 200 ]
 }
 
@@ -738,7 +699,7 @@ EOF
 	fl_start_daemon
 	create application/yaml "$(printf 'version: 1\nname: to-be-killed\nduration: 60s\ntargets:\n  icmp: {dev: va, protocol: icmp}\n  udp: {dev: va, protocol: udp, port: 7777}\nfaults:\n  - {target: icmp, loss: 100%%}\n  - {target: udp, loss: 100%%}\n')"
 	local id=$ID ready=$T/ready out=$T/stream i
-	wait_state "$id" running
+	fl_wait_state "$id" running
 	[ "$(ping_loss 5)" = 100 ]
 	# UDP at 20000 packets/s from A to B, every one dropped until the kill
 	ip netns exec "$FL_NS_B" "$FL_TRAFFIC" recv --port 7777 --idle 500 --max-time 10 --ready "$ready" >"$out" 3>&- &
@@ -773,14 +734,14 @@ EOF
 	# the restart, on the same store and socket path: the experiment is history
 	fl_start_daemon
 	grep -q 'daemon restarted\|were running' "$T/d.log"
-	api GET "/v1/experiments/$id"
+	fl_api GET "/v1/experiments/$id"
 	[ "$CODE" = 200 ]
 	jq -e '.state == "aborted" and .reason == "daemon restarted"' <<<"$BODY"
-	api GET '/v1/experiments?state=aborted'
+	fl_api GET '/v1/experiments?state=aborted'
 	[ "$(jq -r '[.experiments[].id] | join(",")' <<<"$BODY")" = "$id" ]
-	api GET '/v1/experiments?state=running'
+	fl_api GET '/v1/experiments?state=running'
 	jq -e '.experiments == []' <<<"$BODY"
-	api GET /v1/health
+	fl_api GET /v1/health
 	jq -e '.experiments_running == 0' <<<"$BODY"
 	# nothing was applied again
 	[ "$(bpf_fds "$DPID")" -eq 0 ]
@@ -815,7 +776,7 @@ d_wait_no_other_daemon() {
 @test "a_schedule_every_5s_fires_is_listed_and_delete_stops_it" {
 	fl_start_daemon
 	local sc sid eid i n
-	sc=$(scenario tick 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 5s"
+	sc=$(fl_scenario tick 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 5s"
 ')
 	local t0 t1
 	t0=$(date +%s%N)
@@ -823,7 +784,7 @@ d_wait_no_other_daemon() {
 	[ "$CODE" = 201 ] && [ "$CTYPE" = application/json ]
 	sid=$(jq -r .id <<<"$BODY")
 	[[ "$sid" =~ ^s-[0-9a-f]{12}$ ]]
-	[ "$(hdr Location)" = "/v1/schedules/$sid" ]
+	[ "$(fl_hdr Location)" = "/v1/schedules/$sid" ]
 	jq -e '.name == "tick" and .schedule == "@every 5s" and (.created | type == "string")
 		and (.next_run | type == "string") and .last_run == null and .runs == 0 and .skipped == 0
 		and .experiments == []' <<<"$BODY"
@@ -838,55 +799,55 @@ d_wait_no_other_daemon() {
 	echo "# the first run appeared $(((t1 - t0) / 1000000)) ms after the POST"
 	[ -n "$eid" ]
 	[ $(((t1 - t0) / 1000000)) -le 7000 ]
-	api GET "/v1/experiments/$eid"
+	fl_api GET "/v1/experiments/$eid"
 	jq -e --arg s "$sid" '.name == "tick" and .schedule_id == $s' <<<"$BODY"
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	[ "$CODE" = 200 ]
 	jq -e --arg s "$sid" --arg e "$eid" '[.schedules[] | select(.id == $s)] | length == 1 and
 		(.[0] | .runs >= 1 and (.experiments | index($e) != null) and (.last_run | type == "string"))' <<<"$BODY"
-	api GET "/v1/schedules/$sid"
+	fl_api GET "/v1/schedules/$sid"
 	[ "$CODE" = 200 ]
 	jq -e --arg e "$eid" '.runs >= 1 and (.experiments | index($e) != null)' <<<"$BODY"
 	# the run goes its course (1 s)
-	wait_state "$eid" completed
+	fl_wait_state "$eid" completed
 	# DELETE: 204, and it never fires again
-	api DELETE "/v1/schedules/$sid"
+	fl_api DELETE "/v1/schedules/$sid"
 	[ "$CODE" = 204 ] && [ -z "$BODY" ]
-	api GET "/v1/schedules/$sid"
+	fl_api GET "/v1/schedules/$sid"
 	is_problem 404 not-found
-	api DELETE "/v1/schedules/$sid"
+	fl_api DELETE "/v1/schedules/$sid"
 	is_problem 404 not-found
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	jq -e '.schedules == []' <<<"$BODY"
 	n=$(curl -s --unix-socket "$SOCK" http://localhost/v1/experiments | jq --arg s "$sid" '[.experiments[] | select(.schedule_id == $s)] | length')
 	sleep 7
 	[ "$(curl -s --unix-socket "$SOCK" http://localhost/v1/experiments | jq --arg s "$sid" '[.experiments[] | select(.schedule_id == $s)] | length')" -eq "$n" ]
 	# no schedule: key, or a bad one: 422
-	post /v1/schedules application/yaml "$(scenario x 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}')"
+	post /v1/schedules application/yaml "$(fl_scenario x 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}')"
 	is_problem 422 invalid-scenario
 	jq -e '.errors[0].path == "schedule"' <<<"$BODY"
 	local bad
 	for bad in '"@every 500ms"' '"61 * * * *"' '"0 3 * *"' '"@sometimes"'; do
-		post /v1/schedules application/yaml "$(scenario x 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' "schedule: $bad
+		post /v1/schedules application/yaml "$(fl_scenario x 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' "schedule: $bad
 ")"
 		is_problem 422 invalid-scenario
 		jq -e '.errors[0].path == "schedule" and .errors[0].line == 8' <<<"$BODY"
 	done
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	jq -e '.schedules == []' <<<"$BODY"
 }
 
 @test "a_schedule_skips_a_slot_while_its_previous_run_goes_on" {
 	fl_start_daemon
 	local sid i e1 e2
-	post /v1/schedules application/yaml "$(scenario slow-tick 2500ms '{dev: va, protocol: udp, port: 7998}' \
+	post /v1/schedules application/yaml "$(fl_scenario slow-tick 2500ms '{dev: va, protocol: udp, port: 7998}' \
 		'{target: t, loss: 1%}' 'schedule: "@every 1s"
 ')"
 	[ "$CODE" = 201 ]
 	sid=$(jq -r .id <<<"$BODY")
 	# fires at +1 s (a run of 2.5 s), so +2 s and +3 s are skipped
 	for i in $(seq 1 60); do
-		api GET "/v1/schedules/$sid" >/dev/null
+		fl_api GET "/v1/schedules/$sid" >/dev/null
 		[ "$(jq .skipped <<<"$BODY")" -ge 1 ] && break
 		sleep 0.1
 	done
@@ -894,21 +855,21 @@ d_wait_no_other_daemon() {
 	jq -e '.skipped >= 1 and .runs >= 1 and (.experiments | length) == .runs' <<<"$BODY"
 	e1=$(jq -r '.experiments | last' <<<"$BODY")
 	# the skipped slots started nothing: one run of the schedule at a time
-	api GET '/v1/experiments?state=running'
+	fl_api GET '/v1/experiments?state=running'
 	[ "$(jq --arg s "$sid" '[.experiments[] | select(.schedule_id == $s)] | length' <<<"$BODY")" -le 1 ]
-	api DELETE "/v1/schedules/$sid"
+	fl_api DELETE "/v1/schedules/$sid"
 	[ "$CODE" = 204 ]
 	# a DELETE of the schedule does not stop the run it started
-	api GET "/v1/experiments/$e1"
+	fl_api GET "/v1/experiments/$e1"
 	jq -e '.state == "running" or .state == "completed"' <<<"$BODY"
-	wait_state "$e1" completed
+	fl_wait_state "$e1" completed
 }
 
 @test "a_missing_schedule_key_is_reported_at_the_mapping_that_lacks_it" {
 	# docs/api.md: errors[] {path, line, col, message} as faultline validate
 	# gives them; docs/scenario.md: a missing key points at the mapping (1:1)
 	fl_start_daemon
-	post /v1/schedules application/yaml "$(scenario x 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}')"
+	post /v1/schedules application/yaml "$(fl_scenario x 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}')"
 	is_problem 422 invalid-scenario
 	jq -e '.errors | length == 1 and .[0].path == "schedule" and .[0].line == 1 and .[0].col == 1' <<<"$BODY"
 }
@@ -986,15 +947,15 @@ PY
 
 @test "metrics_parse_strictly_and_count_a_running_loss_step" {
 	fl_start_daemon --allow-command-probes
-	create application/yaml "$(scenario icmp-half 60s '{dev: va, protocol: icmp}' '{target: t, loss: 50%}' \
+	create application/yaml "$(fl_scenario icmp-half 60s '{dev: va, protocol: icmp}' '{target: t, loss: 50%}' \
 		'steady_state:
   - {name: alive, command: {run: "true"}, every: 200ms}
 ')"
 	local id=$ID m1 m2 d1 d2 ok1 ok2 rest
-	wait_state "$id" running
+	fl_wait_state "$id" running
 	ping_loss 40 >/dev/null || true
 	sleep 0.5
-	api GET /metrics
+	fl_api GET /metrics
 	[ "$CODE" = 200 ]
 	[ "$CTYPE" = 'text/plain; version=0.0.4; charset=utf-8' ]
 	printf '%s\n' "$BODY" >"$T/m1"
@@ -1011,7 +972,7 @@ PY
 	# it grows with the traffic
 	ping_loss 40 >/dev/null || true
 	sleep 0.5
-	api GET /metrics
+	fl_api GET /metrics
 	printf '%s\n' "$BODY" >"$T/m2"
 	read -r m2 d2 ok2 rest < <(metrics_check "$T/m2" "$id")
 	echo "# matched $m2 dropped $d2 probe runs $ok2"
@@ -1020,14 +981,14 @@ PY
 	[ "$ok2" -gt "$ok1" ]
 	# and the same figure as the experiment object (read a moment later: a
 	# straggling packet may have matched in between)
-	api GET "/v1/experiments/$id"
+	fl_api GET "/v1/experiments/$id"
 	local mo
 	mo=$(jq '.steps[0].matched' <<<"$BODY")
 	[ "$mo" -ge "$m2" ] && [ "$mo" -le $((m2 + 3)) ] || { echo "object $mo, metrics $m2"; return 1; }
-	api DELETE "/v1/experiments/$id"
+	fl_api DELETE "/v1/experiments/$id"
 	[ "$CODE" = 200 ]
 	# its counters stay exported after it ended (ten minutes)
-	api GET /metrics
+	fl_api GET /metrics
 	grep -qE "^faultline_fault_matched_packets_total\{experiment=\"$id\",.*\} [0-9]+$" <<<"$BODY"
 	grep -qxF 'faultline_experiments{state="aborted"} 1' <<<"$BODY"
 	grep -qxF 'faultline_experiments{state="running"} 0' <<<"$BODY"
@@ -1043,11 +1004,11 @@ PY
 	local h wrong=0
 	# headers up to 32 KiB are read, above that refused
 	h=$(head -c 20000 /dev/zero | tr '\0' a)
-	api GET /v1/health -H "X-Pad: $h" >/dev/null
+	fl_api GET /v1/health -H "X-Pad: $h" >/dev/null
 	echo "a request with 20000 bytes of headers: $CODE"
 	[ "$CODE" = 200 ] || wrong=$((wrong + 1))
 	h=$(head -c 40000 /dev/zero | tr '\0' a)
-	api GET /v1/health -H "X-Pad: $h" >/dev/null
+	fl_api GET /v1/health -H "X-Pad: $h" >/dev/null
 	echo "a request with 40000 bytes of headers: $CODE"
 	[ "$CODE" != 200 ] || { echo "  WRONG: above 32 KiB of headers, and answered"; wrong=$((wrong + 1)); }
 	# 256 connections at once: a 257th is refused; an idle

@@ -18,15 +18,10 @@ CHECK="$BATS_TEST_DIRNAME/../tools/openapi_check.py"
 SPEC="$BATS_TEST_DIRNAME/../../docs/openapi.json"
 
 setup() {
-	FAULTLINED=${FAULTLINED:-$(dirname "$FAULTLINE")/faultlined}
-	T=$BATS_TEST_TMPDIR
-	SOCK=$T/d.sock
-	# shellcheck disable=SC2034 # fl_start_daemon's store
-	STATE=$T/state
+	fl_daemon_setup
 	EX=$T/ex # the exchanges openapi_check.py responses reads
 	mkdir -p "$EX"
 	N=0
-	fl_setup_netns
 }
 
 teardown() {
@@ -53,7 +48,7 @@ record() {
 	fi
 	BODY=$(cat "$f.b" 2>/dev/null || true)
 	HDRS=$(tr -d '\r' <"$f.h" 2>/dev/null || true)
-	CTYPE=$(hdr Content-Type)
+	CTYPE=$(fl_hdr Content-Type)
 	echo "$m $p -> $CODE $CTYPE ${BODY:0:300}"
 }
 
@@ -71,32 +66,11 @@ tapi() {
 	record "$m" "$p" "$@" "http://127.0.0.1:$PORT$p"
 }
 
-# hdr NAME: the value of header NAME in the last response (HDRS)
-hdr() { awk -v n="$(tr '[:upper:]' '[:lower:]' <<<"$1")" -F': ' 'tolower($1) == n { sub(/^[^:]*: /, ""); print; exit }' <<<"$HDRS"; }
-
 # is_problem STATUS TYPE: the last response is that problem+json
 is_problem() {
 	[ "$CODE" = "$1" ] || { echo "status $CODE, expected $1"; return 1; }
 	[ "$CTYPE" = application/problem+json ] || { echo "Content-Type '$CTYPE'"; return 1; }
 	jq -e --arg t "urn:faultline:problem:$2" '.type == $t' <<<"$BODY" >/dev/null
-}
-
-# a scenario: NAME DURATION TARGET-MAP STEP [EXTRA TOP-LEVEL YAML]
-scenario() {
-	printf 'version: 1\nname: %s\nduration: %s\ntargets:\n  t: %s\nfaults:\n  - %s\n%s' "$1" "$2" "$3" "$4" "${5:-}"
-}
-
-# wait_state ID STATE: poll GET /v1/experiments/ID (15 s at most)
-wait_state() {
-	local _ s
-	for _ in $(seq 1 150); do
-		s=$(curl -s --max-time 5 --unix-socket "$SOCK" "http://localhost/v1/experiments/$1" | jq -r .state)
-		[ "$s" = "$2" ] && return 0
-		sleep 0.1
-	done
-	curl -s --max-time 5 --unix-socket "$SOCK" "http://localhost/v1/experiments/$1"
-	echo "experiment $1 is $s, not $2, after 15 s"
-	return 1
 }
 
 # ping_loss COUNT: the loss in per cent of COUNT pings from A to B
@@ -212,7 +186,7 @@ check_all() {
 	[ "$CODE" = 200 ] && [ "$CTYPE" = application/json ]
 	api POST /v1/openapi.json
 	is_problem 405 method-not-allowed
-	[ "$(hdr Allow)" = GET ]
+	[ "$(fl_hdr Allow)" = GET ]
 	check_all
 }
 
@@ -247,7 +221,7 @@ check_all() {
 	tapi GET /v1/experiments -H 'Authorization: Bearer wrong'
 	is_problem 401 unauthorized
 	tapi POST /v1/experiments -H 'Authorization: Bearer wrong' -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario no 5s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
+		--data-binary "$(fl_scenario no 5s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
 	is_problem 401 unauthorized
 	tapi GET /v1/health -H "Authorization: Bearer $tok"
 	[ "$CODE" = 200 ]
@@ -257,11 +231,11 @@ check_all() {
 
 	# a loss step on the veth: 201, Location; ICMP from A to B is lost
 	api POST /v1/experiments -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario icmp-loss 30s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
+		--data-binary "$(fl_scenario icmp-loss 30s '{dev: va, protocol: icmp}' '{target: t, loss: 100%}')"
 	[ "$CODE" = 201 ]
 	id1=$(jq -r .id <<<"$BODY")
-	[ "$(hdr Location)" = "/v1/experiments/$id1" ]
-	wait_state "$id1" running
+	[ "$(fl_hdr Location)" = "/v1/experiments/$id1" ]
+	fl_wait_state "$id1" running 15
 	[ "$(ping_loss 5)" = 100 ]
 	sleep 0.4 # the counters are read about every 250 ms
 	api GET "/v1/experiments/$id1"
@@ -275,7 +249,7 @@ check_all() {
 	is_problem 404 not-found
 	# the same flows again: 409 naming the holder
 	api POST /v1/experiments -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario icmp-again 30s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}')"
+		--data-binary "$(fl_scenario icmp-again 30s '{dev: va, protocol: icmp}' '{target: t, loss: 1%}')"
 	is_problem 409 conflict
 	[ "$(jq -r .holder <<<"$BODY")" = "$id1" ]
 	# DELETE: 200, aborted; the fault is gone; again: 409
@@ -308,13 +282,13 @@ s.bind(("10.200.0.2", 7100)); s.listen(128); time.sleep(60)' 3>&- &
 		"steady_state": [{"name": "b-port", "tcp": {"host": "10.200.0.2", "port": 7100}, "every": "500ms"}]}'
 	[ "$CODE" = 201 ]
 	id2=$(jq -r .id <<<"$BODY")
-	wait_state "$id2" running
+	fl_wait_state "$id2" running 15
 	x=$(ping_min_ms 5)
 	echo "# the least RTT under a 100 ms delay: $x ms"
 	awk -v x="$x" 'BEGIN { exit !(x >= 95) }'
 	api GET "/v1/experiments/$id2"
 	[ "$CODE" = 200 ]
-	wait_state "$id2" completed
+	fl_wait_state "$id2" completed 15
 	api GET "/v1/experiments/$id2"
 	[ "$CODE" = 200 ] && jq -e '.verdict == "passed" and .exit_code == 0 and .steps[0].matched >= 5' <<<"$BODY"
 	api GET "/v1/experiments/$id2/report"
@@ -328,13 +302,13 @@ s.bind(("10.200.0.2", 7100)); s.listen(128); time.sleep(60)' 3>&- &
 
 	# the other media types; 400, 413, 415, 422
 	api POST /v1/experiments -H 'Content-Type: application/x-yaml' \
-		--data-binary "$(scenario udp-9 1s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
+		--data-binary "$(fl_scenario udp-9 1s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
 	[ "$CODE" = 201 ]
 	api POST /v1/experiments -H 'Content-Type: text/yaml' \
-		--data-binary "$(scenario udp-10 1s '{dev: va, protocol: udp, port: 10}' '{target: t, loss: 1%}')"
+		--data-binary "$(fl_scenario udp-10 1s '{dev: va, protocol: udp, port: 10}' '{target: t, loss: 1%}')"
 	[ "$CODE" = 201 ]
 	api POST /v1/experiments -H 'Content-Type: text/plain' \
-		--data-binary "$(scenario plain 5s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
+		--data-binary "$(fl_scenario plain 5s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
 	is_problem 415 unsupported-media-type
 	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary ''
 	is_problem 400 bad-request
@@ -349,14 +323,14 @@ s.bind(("10.200.0.2", 7100)); s.listen(128); time.sleep(60)' 3>&- &
 	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "@$T/big"
 	is_problem 413 too-large
 	api POST /v1/experiments -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario bad 5s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 130%}')"
+		--data-binary "$(fl_scenario bad 5s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 130%}')"
 	is_problem 422 invalid-scenario
 	jq -e '.errors[0].path == "faults[0].loss"' <<<"$BODY"
 	api POST /v1/experiments -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario cmd 5s '{command: true}' '{target: t, loss: 1%}')"
+		--data-binary "$(fl_scenario cmd 5s '{command: true}' '{target: t, loss: 1%}')"
 	is_problem 422 invalid-scenario
 	api POST /v1/experiments -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario nodev 5s '{dev: nosuch0, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
+		--data-binary "$(fl_scenario nodev 5s '{dev: nosuch0, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
 	is_problem 422 invalid-scenario
 
 	# 400: the query parameters
@@ -369,20 +343,20 @@ s.bind(("10.200.0.2", 7100)); s.listen(128); time.sleep(60)' 3>&- &
 
 	# schedules: 201 (it would fire in an hour), list, one, 422, 204, 404
 	api POST /v1/schedules -H 'Content-Type: application/yaml' --data-binary \
-		"$(scenario hourly 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 1h"
+		"$(fl_scenario hourly 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 1h"
 ')"
 	[ "$CODE" = 201 ]
 	sid=$(jq -r .id <<<"$BODY")
-	[ "$(hdr Location)" = "/v1/schedules/$sid" ]
+	[ "$(fl_hdr Location)" = "/v1/schedules/$sid" ]
 	api GET /v1/schedules
 	[ "$CODE" = 200 ] && [ "$(jq '.schedules | length' <<<"$BODY")" -eq 1 ]
 	api GET "/v1/schedules/$sid"
 	[ "$CODE" = 200 ]
 	api POST /v1/schedules -H 'Content-Type: application/yaml' \
-		--data-binary "$(scenario nosched 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}')"
+		--data-binary "$(fl_scenario nosched 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}')"
 	is_problem 422 invalid-scenario
 	api POST /v1/schedules -H 'Content-Type: application/yaml' --data-binary \
-		"$(scenario badsched 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 500ms"
+		"$(fl_scenario badsched 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "@every 500ms"
 ')"
 	is_problem 422 invalid-scenario
 	api POST /v1/schedules -H 'Content-Type: application/octet-stream' --data-binary 'x'
@@ -459,9 +433,9 @@ s.bind(("10.200.0.2", 7100)); s.listen(128); time.sleep(60)' 3>&- &
 	done
 	[ "$got" -ge 1 ]
 	is_problem 429 rate-limited
-	[ "$(hdr Retry-After)" -ge 1 ]
+	[ "$(fl_hdr Retry-After)" -ge 1 ]
 	sleep 2.1
-	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "$(scenario w 1s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
+	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary "$(fl_scenario w 1s '{dev: va, protocol: udp, port: 9}' '{target: t, loss: 1%}')"
 	[ "$CODE" = 201 ]
 	sleep 1.1
 	api DELETE /v1/experiments/e-000000000000

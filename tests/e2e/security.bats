@@ -16,26 +16,11 @@ load ../lib/common
 EC="$BATS_TEST_DIRNAME/../tools/errclient.py"
 
 setup() {
-	FAULTLINED=${FAULTLINED:-$(dirname "$FAULTLINE")/faultlined}
-	T=$BATS_TEST_TMPDIR
-	SOCK=$T/d.sock
-	STATE=$T/state
-	fl_setup_netns
+	fl_daemon_setup
 }
 
 teardown() {
 	fl_teardown_netns
-}
-
-# api METHOD PATH [CURL ARGS...]: sets CODE, BODY, RETRY (Retry-After)
-api() {
-	local m=$1 p=$2 f=$T/api.$RANDOM$RANDOM
-	shift 2
-	CODE=$(curl -s --max-time 30 --unix-socket "$SOCK" -X "$m" -D "$f.h" -o "$f.b" -w '%{http_code}' \
-		"$@" "http://localhost$p") || true
-	BODY=$(cat "$f.b" 2>/dev/null || true)
-	RETRY=$(tr -d '\r' <"$f.h" | awk -F': ' 'tolower($1) == "retry-after" { print $2 }')
-	rm -f "$f.h" "$f.b"
 }
 
 # caps_of HEX: the capability names of a mask, sorted, upper case, no CAP_
@@ -91,11 +76,11 @@ steady_state:
     max_failures: 100
     command: {run: "grep -E '^Cap(Prm|Bnd)' /proc/self/status > $T/probe.caps"}
 EOF
-	api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary @"$T/s.yaml"
+	fl_api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary @"$T/s.yaml"
 	[ "$CODE" = 201 ] || { echo "POST: $CODE $BODY"; return 1; }
 	id=$(jq -r .id <<<"$BODY")
 	for i in $(seq 1 100); do
-		api GET "/v1/experiments/$id"
+		fl_api GET "/v1/experiments/$id"
 		[ "$(jq -r .state <<<"$BODY")" = running ] && [ -s "$T/probe.caps" ] && break
 		sleep 0.1
 	done
@@ -113,7 +98,7 @@ EOF
 	prm=$(caps_of "$(awk '$1 == "CapPrm:" { print $2 }' "$T/probe.caps")")
 	[ "$bnd" = "$want" ] || { echo "probe bounding set: $bnd"; return 1; }
 	[ "$prm" = "$want" ] || { echo "probe permitted set: $prm"; return 1; }
-	api DELETE "/v1/experiments/$id"
+	fl_api DELETE "/v1/experiments/$id"
 	[ "$CODE" = 200 ]
 	rtt=$(ns_a ping -n -q -c 5 -i 0.05 -W 2 10.200.0.2 | sed -nE 's|.* = ([0-9.]+)/.*|\1|p')
 	awk -v r="$rtt" 'BEGIN { exit !(r < 20) }' || { echo "min rtt $rtt ms after stop"; return 1; }
@@ -132,15 +117,15 @@ steady_state:
 	for path in /v1/experiments /v1/schedules; do
 		b=$body
 		[ "$path" = /v1/schedules ] && b="$body"'schedule: "@every 1h"'
-		api POST "$path" -H 'Content-Type: application/yaml' --data-binary "$b"
+		fl_api POST "$path" -H 'Content-Type: application/yaml' --data-binary "$b"
 		[ "$CODE" = 422 ] || { echo "$path: $CODE $BODY"; return 1; }
 		jq -e '.type == "urn:faultline:problem:invalid-scenario" and
 			.errors[0].path == "steady_state[1].command" and .errors[0].line == 6 and
 			(.errors[0].message | test("--allow-command-probes"))' <<<"$BODY" >/dev/null || { echo "$BODY"; return 1; }
 	done
-	api GET /v1/experiments
+	fl_api GET /v1/experiments
 	[ "$(jq '.experiments | length' <<<"$BODY")" -eq 0 ]
-	api GET /v1/schedules
+	fl_api GET /v1/schedules
 	[ "$(jq '.schedules | length' <<<"$BODY")" -eq 0 ]
 	sleep 0.5
 	[ ! -e "$T/ran" ]
@@ -158,12 +143,12 @@ steady_state:
 	fl_start_daemon --rate-limit 5
 	ok=0 limited=0
 	for i in $(seq 1 30); do
-		api GET /v1/health
+		fl_api GET /v1/health
 		case $CODE in
 		200) ok=$((ok + 1)) ;;
 		429)
 			limited=$((limited + 1))
-			[ "$RETRY" = 1 ] || { echo "Retry-After '$RETRY'"; return 1; }
+			[ "$(fl_hdr Retry-After)" = 1 ] || { echo "Retry-After '$(fl_hdr Retry-After)'"; return 1; }
 			jq -e '.type == "urn:faultline:problem:rate-limited" and .status == 429 and
 				(.detail | test("more than 5 requests per second"))' <<<"$BODY" >/dev/null ||
 				{ echo "$BODY"; return 1; }
@@ -176,9 +161,9 @@ steady_state:
 	[ "$ok" -ge 8 ] && [ "$ok" -le 20 ]
 	[ "$limited" -ge 11 ]
 	sleep 1.2
-	api GET /v1/health
+	fl_api GET /v1/health
 	[ "$CODE" = 200 ]
-	api GET /metrics
+	fl_api GET /metrics
 	n=$(awk '$1 == "faultline_api_rate_limited_total" { print $2 }' <<<"$BODY")
 	[ "$n" -ge "$limited" ] || { echo "metric $n, refused $limited"; return 1; }
 }
@@ -187,12 +172,12 @@ steady_state:
 	fl_start_daemon --write-rate-limit 1
 	codes=()
 	for i in $(seq 1 6); do
-		api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary 'version: 1
+		fl_api POST /v1/experiments -H 'Content-Type: application/yaml' --data-binary 'version: 1
 name: bad
 duration: nonsense'
 		codes+=("$CODE")
 		[ "$CODE" = 429 ] && { jq -e '.detail | test("that change something")' <<<"$BODY" >/dev/null || { echo "$BODY"; return 1; }; }
-		api GET /v1/experiments
+		fl_api GET /v1/experiments
 		[ "$CODE" = 200 ] || { echo "GET between writes: $CODE"; return 1; }
 	done
 	echo "POST codes: ${codes[*]}"

@@ -307,6 +307,56 @@ assert_no_residue_when_alone() {
 	assert_no_residue
 }
 
+# --- tests of faultlined's API (daemon_api, security, openapi) ---------------
+
+# fl_daemon_setup: the daemon's binary, socket and store under the test's
+# tmpdir (FAULTLINED, T, SOCK, STATE), and namespaces A and B
+fl_daemon_setup() {
+	FAULTLINED=${FAULTLINED:-$(dirname "$FAULTLINE")/faultlined}
+	T=$BATS_TEST_TMPDIR
+	SOCK=$T/d.sock
+	STATE=$T/state
+	fl_setup_netns
+}
+
+# fl_api METHOD PATH [CURL ARGS...]: one request on the unix socket $SOCK (30 s
+# at most); sets CODE, BODY, HDRS (CR removed), CTYPE, and says what it got.
+fl_api() {
+	local m=$1 p=$2 f
+	shift 2
+	f=$T/api.$RANDOM$RANDOM
+	CODE=$(curl -s --max-time 30 --unix-socket "$SOCK" -X "$m" -D "$f.h" -o "$f.b" -w '%{http_code}' \
+		"$@" "http://localhost$p") || true
+	BODY=$(cat "$f.b" 2>/dev/null || true)
+	HDRS=$(tr -d '\r' <"$f.h" 2>/dev/null || true)
+	CTYPE=$(fl_hdr Content-Type)
+	rm -f "$f.h" "$f.b"
+	echo "$m $p -> $CODE $CTYPE ${BODY:0:400}"
+}
+
+# fl_hdr NAME: the value of header NAME in the last response (HDRS)
+fl_hdr() { awk -v n="$(tr '[:upper:]' '[:lower:]' <<<"$1")" -F': ' 'tolower($1) == n { sub(/^[^:]*: /, ""); print; exit }' <<<"$HDRS"; }
+
+# fl_scenario NAME DURATION TARGET-MAP STEP [EXTRA TOP-LEVEL YAML]: a scenario
+# with one target t and one step
+fl_scenario() {
+	printf 'version: 1\nname: %s\nduration: %s\ntargets:\n  t: %s\nfaults:\n  - %s\n%s' "$1" "$2" "$3" "$4" "${5:-}"
+}
+
+# fl_wait_state ID STATE [SECONDS]: poll GET /v1/experiments/ID on $SOCK
+# every 0.1 s until its state is STATE (10 s at most, or SECONDS)
+fl_wait_state() {
+	local i s
+	for i in $(seq 1 $((${3:-10} * 10))); do
+		s=$(curl -s --max-time 5 --unix-socket "$SOCK" "http://localhost/v1/experiments/$1" | jq -r .state)
+		[ "$s" = "$2" ] && return 0
+		sleep 0.1
+	done
+	curl -s --max-time 5 --unix-socket "$SOCK" "http://localhost/v1/experiments/$1"
+	echo "experiment $1 is $s, not $2, after ${3:-10} s"
+	return 1
+}
+
 # fl_start_daemon [ARGS...]: faultlined ($FAULTLINED) in namespace A (so that
 # `dev: va` resolves), on the socket $SOCK with its store in $STATE, its log
 # in $BATS_TEST_TMPDIR/d.log; sets DPID (killed in teardown with FL_PIDS) and
