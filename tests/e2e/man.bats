@@ -170,16 +170,22 @@ all_help() {
 	[ "$bad" -eq 0 ]
 }
 
-@test "every_option_faultline_1_names_is_printed_by_some_faultline_help" {
+# only_help_options PAGE: every long option PAGE names is printed by some
+# faultline --help (says which are not)
+only_help_options() {
 	local o bad=0 known
 	known=$(all_help)
-	for o in $(roff "$MAN/faultline.1" | long_options); do
+	for o in $(roff "$MAN/$1" | long_options); do
 		grep -qxF -- "$o" <<<"$known" || {
-			echo "faultline.1 names $o, which no faultline --help prints"
+			echo "$1 names $o, which no faultline --help prints"
 			bad=1
 		}
 	done
 	[ "$bad" -eq 0 ]
+}
+
+@test "every_option_faultline_1_names_is_printed_by_some_faultline_help" {
+	only_help_options faultline.1
 }
 
 @test "faultlined_8_and_faultlined_help_name_the_same_options" {
@@ -293,15 +299,7 @@ all_help() {
 }
 
 @test "the_options_faultline_scenario_5_names_are_faultline_options" {
-	local o bad=0 known
-	known=$(all_help)
-	for o in $(roff "$MAN/faultline-scenario.5" | long_options); do
-		grep -qxF -- "$o" <<<"$known" || {
-			echo "faultline-scenario.5 names $o, which no faultline --help prints"
-			bad=1
-		}
-	done
-	[ "$bad" -eq 0 ]
+	only_help_options faultline-scenario.5
 }
 
 @test "man_finds_each_page_by_name_and_section_in_a_man_tree" {
