@@ -22,9 +22,10 @@ stop_inject() {
 	[ "$FL_EXIT" -eq 0 ]
 }
 
-# The hypervisor's steal time (/proc/stat) since steal_mark, in percent of
-# all CPU time: a vCPU stopped by the host is a clock no program on it can
-# keep, faultline's delay line included.
+# The hypervisor's steal time (/proc/stat, all CPUs) since steal_mark: a
+# vCPU stopped by the host is a clock no program on it can keep, faultline's
+# delay line included. steal_ms: milliseconds stolen; steal_pct: in percent
+# of all CPU time.
 steal_mark() {
 	local u n s i w q sq st
 	read -r _ u n s i w q sq st _ < <(grep '^cpu ' /proc/stat)
@@ -35,18 +36,33 @@ steal_pct() {
 	read -r _ u n s i w q sq st _ < <(grep '^cpu ' /proc/stat)
 	awk -v a=$((st - STEAL0)) -v b=$((u + n + s + i + w + q + sq + st - TOTAL0)) 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }'
 }
+steal_ms() {
+	local st
+	read -r _ _ _ _ _ _ _ _ st _ < <(grep '^cpu ' /proc/stat)
+	echo $(((st - STEAL0) * 1000 / $(getconf CLK_TCK)))
+}
+
+# An attempt counts as quiet when the host stole less than FL_QUIET_STEAL_MS
+# (default 50) of CPU time during it. The figure comes from the bounds, not
+# from a percentage: the tests send 1 packet/ms to the delayed port, so a
+# vCPU stalled for about 50 ms in all makes 50 packets late by more than a
+# millisecond: 1% of 5 000, the whole p99 bound of check_delay, and for the
+# jitter tests (10 000 packets) about 6% of the standard deviation. (The old
+# rule, steal < 2% of all CPU time, let 100 ms through in a 5 s attempt on 2
+# vCPUs: twice what takes the bound, and a CI run failed on an attempt with
+# 1.2% = 120 ms stolen.)
 
 # judge_attempt OK: after an attempt; sets FL_DONE when it passed, counts
-# attempts that missed while the host was quiet (steal < 2%) in FL_QUIET_MISS
+# attempts that missed while the host was quiet in FL_QUIET_MISS
 judge_attempt() {
-	local st
-	st=$(steal_pct)
+	local ms pct
+	ms=$(steal_ms) pct=$(steal_pct)
 	if [ "$1" -eq 0 ]; then
 		FL_DONE=1
 		return
 	fi
-	echo "  missed; hypervisor steal during the attempt: ${st}%"
-	awk -v s="$st" 'BEGIN { exit !(s < 2) }' && FL_QUIET_MISS=$((FL_QUIET_MISS + 1))
+	echo "  missed; hypervisor steal during the attempt: ${ms} ms (${pct}% of the CPU time)"
+	[ "$ms" -lt "${FL_QUIET_STEAL_MS:-50}" ] && FL_QUIET_MISS=$((FL_QUIET_MISS + 1))
 	return 0
 }
 
@@ -57,7 +73,7 @@ after_attempts() {
 	[ "$FL_QUIET_MISS" -eq 0 ] || return 1
 	if kill -0 "$FL_INJECT_PID" 2>/dev/null; then stop_inject; fi
 	assert_no_residue
-	skip "the hypervisor stole >= 2% of the CPU in every attempt: precision not measurable now"
+	skip "the hypervisor stole ${FL_QUIET_STEAL_MS:-50} ms or more of CPU time in every attempt: precision not measurable now"
 }
 
 # check_delay DELAY_NS ARG N [DIR]: N packets to each of 7777 (delayed) and
@@ -70,8 +86,9 @@ after_attempts() {
 # timer loop sees p99.9 0.4-1.5 ms here, docs/delay.md): a measurement is
 # repeated, at most 5 times, when it misses a bound; every attempt is
 # printed with the hypervisor's steal time during it. All 5 missing fails
-# the test if any missed on a quiet host (steal < 2%); when the host stole
-# CPU in every one, the test is skipped and says so.
+# the test if any missed on a quiet host (less than 50 ms stolen, see
+# judge_attempt); when the host stole more in every one, the test is skipped
+# and says so.
 check_delay() {
 	local d=$1 arg=$2 n=$3 dir=${4:-egress} base out attempt from=a to=10.200.0.2
 	[ "$dir" = ingress ] && from=b to=10.200.0.1
