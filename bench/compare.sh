@@ -99,7 +99,6 @@ cleanup() { bench_cleanup $?; }
 trap cleanup EXIT
 trap 'echo "bench/compare.sh: interrupted" >&2; exit 130' INT TERM
 bench_watchdog
-fig() { awk -v n="$1" -v v="$2" -v u="$3" -v f="$4" 'BEGIN { printf "%s " f " %s\n", n, v, u }'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ---- the network -------------------------------------------------------------
@@ -112,42 +111,9 @@ ip -n "$NS_A" addr add "$ADDR_A/24" dev ca &&
 	ip -n "$NS_A" link set ca up && ip -n "$NS_B" link set cb up ||
 	die "configuring the veth pair failed"
 IN_A=(nsenter --net="/run/netns/$NS_A")
+FL_DEV=ca # fl_start's device (bench/lib.sh)
 IN_B=(nsenter --net="/run/netns/$NS_B")
 
-# fl_start ARGS...: faultline inject ARGS --dev ca in A, in the background,
-# until it says it is injecting; JSON summary in $WORK/fl.out
-fl_start() {
-	local i
-	: >"$WORK/fl.out"
-	: >"$WORK/fl.err"
-	"${IN_A[@]}" "$FL" inject "$@" --dev ca --json --for "$((LIMIT + 30))s" \
-		>"$WORK/fl.out" 2>"$WORK/fl.err" &
-	fl_pid=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q "faultline: injecting" "$WORK/fl.err" && return 0
-		kill -0 "$fl_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "faultline inject $* did not start: $(cat "$WORK/fl.err")"
-}
-fl_stop() {
-	kill -0 "$fl_pid" 2>/dev/null || die "faultline died during the run: $(cat "$WORK/fl.err")"
-	kill_fl
-	local rc=$?
-	[ "$rc" -eq 0 ] || die "faultline exited $rc: $(cat "$WORK/fl.err")"
-	jq -e .counters "$WORK/fl.out" >/dev/null || die "no counters in faultline's summary"
-}
-ctr() { jq -r ".counters.$1" "$WORK/fl.out"; }
-
-wait_file() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		[ -e "$1" ] && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
 # wait_listen NS_ARRAY_NAME PORT PID: until something listens on PORT (5 s)
 wait_listen() {
 	local i

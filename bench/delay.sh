@@ -122,6 +122,7 @@ ip -n "$NS_A" addr add "$ADDR_A/24" dev va &&
 # nsenter (not ip netns exec, which forks) keeps the pid of the program
 # itself; an array, not a function: "func ... &" would give the pid of a subshell
 IN_A=(nsenter --net="/run/netns/$NS_A")
+FL_DEV=va # fl_start's device (bench/lib.sh)
 IN_B=(nsenter --net="/run/netns/$NS_B")
 
 now_ns() { date +%s%N; }
@@ -134,47 +135,6 @@ cpu_ns() {
 	else
 		awk -v hz="$HZ" '{ printf "%.0f\n", ($14 + $15) * 1e9 / hz }' "/proc/$1/stat"
 	fi
-}
-
-# fl_start ARGS...: faultline inject ARGS in A on va, in the background, until
-# it says it is injecting (as tests/lib/common.bash's fl_inject_bg does). It
-# bounds itself with --for; its JSON summary goes to $WORK/fl.out.
-fl_start() {
-	local i
-	: >"$WORK/fl.out"
-	: >"$WORK/fl.err"
-	"${IN_A[@]}" "$FL" inject "$@" --dev va --json --for "$((LIMIT + 30))s" \
-		>"$WORK/fl.out" 2>"$WORK/fl.err" &
-	fl_pid=$!
-	for ((i = 0; i < 200; i++)); do
-		grep -q "faultline: injecting" "$WORK/fl.err" && return 0
-		kill -0 "$fl_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "faultline inject $* did not start: $(cat "$WORK/fl.err")"
-}
-
-# Stops faultline (SIGTERM: exit 0 expected) and checks its summary.
-fl_stop() {
-	kill -0 "$fl_pid" 2>/dev/null || die "faultline died during the run: $(cat "$WORK/fl.err")"
-	kill_fl
-	local rc=$?
-	[ "$rc" -eq 0 ] || die "faultline exited $rc: $(cat "$WORK/fl.err")"
-	jq -e .counters "$WORK/fl.out" >/dev/null || die "no counters in faultline's summary"
-}
-ctr() { jq -r ".counters.$1" "$WORK/fl.out"; }
-
-fig() { awk -v n="$1" -v v="$2" -v u="$3" -v f="$4" 'BEGIN { printf "%s " f " %s\n", n, v, u }'; }
-
-# wait_file FILE TIMEOUT_S PID: wait for FILE while PID lives
-wait_file() {
-	local i
-	for ((i = 0; i < $2 * 20; i++)); do
-		[ -e "$1" ] && return 0
-		kill -0 "$3" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
 }
 
 cpu=$(sed -n 's/^model name[[:space:]]*:[[:space:]]*//p' /proc/cpuinfo 2>/dev/null | head -n1)

@@ -9,6 +9,15 @@
 #                          their namespaces and WORK, exits RC
 #   bench_watchdog         a hard stop at LIMIT + 5 s (watchdog_pid)
 #   fits N                 is there room for N more seconds?
+#   fl_start ARGS...       faultline inject ARGS --dev FL_DEV --json in
+#                          IN_A, in the background (fl_pid), until it says
+#                          it is injecting; bounded by --for LIMIT + 30 s;
+#                          needs FL, FL_DEV, IN_A and die
+#   fl_stop                ends it (SIGTERM: exit 0 expected) and checks
+#                          its JSON summary ($WORK/fl.out)
+#   ctr NAME               a counter of that summary
+#   fig NAME VALUE UNIT FMT  a "name value unit" line, VALUE printed by FMT
+#   wait_file FILE S PID   wait up to S seconds for FILE while PID lives
 # shellcheck shell=bash
 
 watchdog_pid=
@@ -88,3 +97,40 @@ bench_watchdog() {
 }
 
 fits() { [ $((SECONDS - START + $1)) -le "$LIMIT" ]; }
+
+fl_start() {
+	local i
+	: >"$WORK/fl.out"
+	: >"$WORK/fl.err"
+	"${IN_A[@]}" "$FL" inject "$@" --dev "$FL_DEV" --json --for "$((LIMIT + 30))s" \
+		>"$WORK/fl.out" 2>"$WORK/fl.err" &
+	fl_pid=$!
+	for ((i = 0; i < 200; i++)); do
+		grep -q "faultline: injecting" "$WORK/fl.err" && return 0
+		kill -0 "$fl_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "faultline inject $* did not start: $(cat "$WORK/fl.err")"
+}
+
+fl_stop() {
+	kill -0 "$fl_pid" 2>/dev/null || die "faultline died during the run: $(cat "$WORK/fl.err")"
+	kill_fl
+	local rc=$?
+	[ "$rc" -eq 0 ] || die "faultline exited $rc: $(cat "$WORK/fl.err")"
+	jq -e .counters "$WORK/fl.out" >/dev/null || die "no counters in faultline's summary"
+}
+
+ctr() { jq -r ".counters.$1" "$WORK/fl.out"; }
+
+fig() { awk -v n="$1" -v v="$2" -v u="$3" -v f="$4" 'BEGIN { printf "%s " f " %s\n", n, v, u }'; }
+
+wait_file() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		[ -e "$1" ] && return 0
+		kill -0 "$3" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}

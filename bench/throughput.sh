@@ -74,59 +74,17 @@ HOLD=$(realpath -e "$BUILD/bench/hold_rules" 2>/dev/null) || die "no $BUILD/benc
 
 START=$SECONDS
 WORK=$(mktemp -d /tmp/fl-bench-tput.XXXXXX) || die "mktemp failed"
-srv_pid=
-hold_pid=
-watchdog_pid=
-
-# Ends the holder by its pid: SIGTERM, up to 5 s to roll back, then SIGKILL
-# (the kernel detaches its tcx links when the process dies).
-kill_hold() {
-	local i
-	[ -n "$hold_pid" ] || return 0
-	kill -TERM "$hold_pid" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$hold_pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$hold_pid" 2>/dev/null
-	wait "$hold_pid" 2>/dev/null
-	local rc=$?
-	hold_pid=
-	return $rc
-}
-
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	kill_hold
-	if [ -n "$srv_pid" ]; then
-		kill -TERM "$srv_pid" 2>/dev/null
-		wait "$srv_pid" 2>/dev/null
-	fi
-	if [ -n "$watchdog_pid" ]; then
-		kill -TERM "$watchdog_pid" 2>/dev/null
-		wait "$watchdog_pid" 2>/dev/null
-	fi
-	# deleting a namespace removes its veth end, addresses and nft tables
-	ip netns del "$NS_S" 2>/dev/null
-	ip netns del "$NS_R" 2>/dev/null
-	rm -rf "$WORK"
-	exit "$rc"
-}
+PIDS=()  # the iperf3 server
+fl_pid= # the rule holder (bench/hold_rules), ended by kill_fl
+NAME=bench/throughput.sh
+NS_A=$NS_S NS_B=$NS_R # bench_cleanup removes both
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+cleanup() { bench_cleanup $?; }
 trap cleanup EXIT
 trap 'echo "bench/throughput.sh: interrupted" >&2; exit 130' INT TERM
-
-# Hard stop: the rounds below check the clock, this catches anything else.
-(
-	sleep $((LIMIT + 5)) &
-	sleep_pid=$!
-	trap 'kill -TERM $sleep_pid 2>/dev/null; exit 0' TERM
-	wait $sleep_pid && {
-		echo "bench/throughput.sh: time limit (${LIMIT}s) exceeded" >&2
-		kill -TERM $$ 2>/dev/null
-	}
-) &
-watchdog_pid=$!
+bench_watchdog
 
 # ---- the network ----------------------------------------------------------
 ip netns add "$NS_S" || die "ip netns add $NS_S failed"
@@ -146,6 +104,7 @@ PIN=()
 
 ip netns exec "$NS_R" iperf3 -s -B "$ADDR_R" -p "$FLOW_PORT" >"$WORK/server.log" 2>&1 &
 srv_pid=$!
+PIDS+=("$srv_pid")
 for ((i = 0; i < 50; i++)); do
 	ip netns exec "$NS_R" ss -Hltn "sport = :$FLOW_PORT" 2>/dev/null | grep -q . && break
 	kill -0 "$srv_pid" 2>/dev/null || die "iperf3 server exited: $(cat "$WORK/server.log")"
@@ -188,10 +147,10 @@ start_hold() {
 	# shellcheck disable=SC2086 # HOLD_FLAGS: zero or more words
 	ip netns exec "$1" "$HOLD" ${HOLD_FLAGS:-} "$2" "$3" "$4" $((LIMIT + 30)) \
 		>"$WORK/hold.out" 2>"$WORK/hold.err" &
-	hold_pid=$!
+	fl_pid=$!
 	for ((i = 0; i < 100; i++)); do
 		grep -qx ready "$WORK/hold.out" && break
-		kill -0 "$hold_pid" 2>/dev/null || break
+		kill -0 "$fl_pid" 2>/dev/null || break
 		sleep 0.05
 	done
 	grep -qx ready "$WORK/hold.out" || die "hold_rules $2 $3 $4 not ready: $(cat "$WORK/hold.err")"
@@ -200,8 +159,8 @@ start_hold() {
 
 # The holder must still be alive, exit 0 and report that no packet matched.
 stop_hold() {
-	kill -0 "$hold_pid" 2>/dev/null || die "hold_rules died during the run: $(cat "$WORK/hold.err")"
-	kill_hold
+	kill -0 "$fl_pid" 2>/dev/null || die "hold_rules died during the run: $(cat "$WORK/hold.err")"
+	kill_fl
 	local rc=$?
 	[ "$rc" -eq 0 ] || die "hold_rules exited $rc: $(cat "$WORK/hold.err") $(cat "$WORK/hold.out")"
 	grep -qx "matched 0" "$WORK/hold.out" ||
@@ -338,7 +297,6 @@ ratios() {
 		awk -v a="${arr[$1,$r]}" -v b="${arr[$3,$r]}" 'BEGIN { printf "%.3f ", a / b }'
 	done
 }
-fig() { awk -v n="$1" -v v="$2" -v u="$3" -v f="$4" 'BEGIN { printf "%s " f " %s\n", n, v, u }'; }
 # name, case, array, reference case: the median of the per-round ratios, and
 # the ratios themselves as a comment
 ratio_fig() {
