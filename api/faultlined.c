@@ -463,6 +463,8 @@ int main(int argc, char **argv)
 	if (leftovers > 0)
 		fl_log(LOG_WARNING, "removed %d leftover clsact filter(s) of a faultline that died",
 		       leftovers);
+	else if (leftovers < 0 && fl_attach_journal_refusal())
+		fl_log(LOG_WARNING, "%s", fl_attach_journal_refusal());
 	if (!keep_all_caps)
 		warn_missing_caps();
 	caps = calloc(1, sizeof(*caps));

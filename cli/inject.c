@@ -1900,6 +1900,8 @@ static int run(struct inject_args *a)
 	if (leftovers > 0)
 		fl_cli_err("removed %d leftover clsact filter(s) of a faultline that died",
 			   leftovers);
+	else if (leftovers < 0 && fl_attach_journal_refusal())
+		fl_cli_err("warning: %s", fl_attach_journal_refusal());
 
 	cf = calloc(1, sizeof(*cf));
 	if (!cf) {

@@ -422,6 +422,8 @@ int fl_cmd_run(int argc, char **argv)
 		if (leftovers > 0)
 			fl_cli_err("removed %d leftover clsact filter(s) of a faultline that died",
 				   leftovers);
+		else if (leftovers < 0 && fl_attach_journal_refusal())
+			fl_cli_err("warning: %s", fl_attach_journal_refusal());
 	}
 	prog.s = s;
 	prog.tty = isatty(STDERR_FILENO) && !getenv("CI");

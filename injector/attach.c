@@ -8,6 +8,12 @@
  * at any point leaves either nothing or an entry that fl_journal_replay()
  * can act on. The filter's handle is the owner's pid, so replaying an entry
  * whose filter never got created is harmless (ENOENT).
+ *
+ * An entry names a filter to remove, so the journal directory must be one
+ * only its user can write: it is opened without following a symbolic link
+ * and refused (and not replayed) unless it is a directory owned by the
+ * effective user, writable by no group or other; entries are created with
+ * O_EXCL|O_NOFOLLOW and read with O_NOFOLLOW.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -55,15 +61,69 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+static __thread char journal_why[256];
+
+const char *fl_attach_journal_refusal(void)
+{
+	return journal_why[0] ? journal_why : NULL;
+}
+
+/* The journal directory JDIR, opened: a real directory (not a link to one)
+ * of this user's, writable by it alone; else -ELOOP or -EPERM, said in
+ * journal_why. */
+static int journal_dir_open(const char *jdir)
+{
+	struct stat st;
+	int fd, r;
+
+	journal_why[0] = 0;
+	fd = open(jdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP || r == -ENOTDIR)
+			snprintf(journal_why, sizeof(journal_why),
+				 "the clsact journal %s is a symbolic link or not a directory: "
+				 "refused (it names filters to remove)",
+				 jdir);
+		return r == -ENOTDIR ? -ELOOP : r;
+	}
+	if (fstat(fd, &st)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		snprintf(journal_why, sizeof(journal_why),
+			 "the clsact journal %s is owned by uid %u with mode %04o: refused, "
+			 "it must be uid %u's and writable by it alone",
+			 jdir, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777),
+			 (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
+	return fd;
+}
+
 static int journal_write(const struct fl_attachment *a)
 {
 	char tmp[PATH_MAX + 8];
 	FILE *f;
+	int fd;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp", a->journal);
-	f = fopen(tmp, "w");
-	if (!f)
+	/* a stale or planted .tmp goes; O_EXCL never opens what is there */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
 		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		int r = -errno;
+
+		close(fd);
+		unlink(tmp);
+		return r;
+	}
 	fprintf(f, "%d %d %d %u %u %d\n", (int)getpid(), a->ifindex, a->dir, a->handle, a->priority,
 		a->qdisc_created);
 	if (fflush(f) || fsync(fileno(f))) {
@@ -114,6 +174,10 @@ static int attach_clsact(const char *run_dir, int prog_fd, int ifindex, int dir,
 	r = mkdir_p(jdir);
 	if (r)
 		return r;
+	r = journal_dir_open(jdir);
+	if (r < 0)
+		return r;
+	close(r);
 	/* several classifiers of one process may share a hook (a runner's
 	 * steps): each its own priority, rising in attach order like tcx's
 	 * append, and its own journal entry */
@@ -155,6 +219,7 @@ int fl_attach(const char *run_dir, enum fl_attach_mode mode, int prog_fd, int if
 	int r;
 
 	memset(a, 0, sizeof(*a));
+	journal_why[0] = 0;
 	a->ifindex = ifindex;
 	a->dir = dir;
 	a->link_fd = -1;
@@ -200,37 +265,52 @@ static int owner_alive(int pid)
 
 int fl_journal_replay(const char *run_dir)
 {
-	char jdir[PATH_MAX], path[PATH_MAX * 2];
+	char jdir[PATH_MAX];
 	struct dirent *de;
-	int removed = 0;
+	int removed = 0, dfd;
 	DIR *d;
 
 	snprintf(jdir, sizeof(jdir), "%s/journal", run_dir ? run_dir : FL_RUN_DIR_DEFAULT);
-	d = opendir(jdir);
-	if (!d)
-		return errno == ENOENT ? 0 : -errno;
+	dfd = journal_dir_open(jdir);
+	if (dfd < 0)
+		return dfd == -ENOENT ? 0 : dfd;
+	d = fdopendir(dfd);
+	if (!d) {
+		int r = -errno;
+
+		close(dfd);
+		return r;
+	}
 	while ((de = readdir(d))) {
-		int pid, ifindex, dir, qdisc_created;
+		int pid, ifindex, dir, qdisc_created, fd;
 		unsigned handle, priority;
 		FILE *f;
 
 		if (strncmp(de->d_name, "clsact-", 7) || strstr(de->d_name, ".tmp"))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", jdir, de->d_name);
-		f = fopen(path, "r");
-		if (!f)
+		fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ELOOP)
+				unlinkat(dfd, de->d_name, 0); /* a link is no entry of ours */
 			continue;
+		}
+		f = fdopen(fd, "r");
+		if (!f) {
+			close(fd);
+			continue;
+		}
 		if (fscanf(f, "%d %d %d %u %u %d", &pid, &ifindex, &dir, &handle, &priority,
 			   &qdisc_created) != 6) {
 			fclose(f);
-			unlink(path); /* torn write before the rename: nothing was created */
+			/* torn write before the rename: nothing was created */
+			unlinkat(dfd, de->d_name, 0);
 			continue;
 		}
 		fclose(f);
 		if (pid == getpid() || owner_alive(pid))
 			continue;
 		clsact_remove(ifindex, dir, handle, priority, qdisc_created);
-		unlink(path);
+		unlinkat(dfd, de->d_name, 0);
 		removed++;
 	}
 	closedir(d);

@@ -149,6 +149,21 @@ static bool fits(struct fl_pool *p, unsigned k, const struct fl_pool_step *s,
 }
 
 /* Drop one reference of the step's hooks in its layer (under mu). */
+
+/* what an attach failure R means, for "cannot attach to DEV: ..." */
+static const char *attach_failure(int r, enum fl_attach_mode mode)
+{
+	if (fl_attach_journal_refusal())
+		return fl_attach_journal_refusal();
+	if (r == -ERANGE)
+		return "it already carries the most BPF programs tcx allows on this hook (about "
+		       "64)";
+	if (r == -EINVAL && mode == FL_ATTACH_TCX)
+		return "no tcx here (Linux 6.6+, not disabled by FAULTLINE_DISABLE); attach mode "
+		       "auto falls back to clsact";
+	return strerror(-r);
+}
+
 static void unref_hooks(struct fl_pool *p, unsigned k, const struct fl_compiled_fault *cf,
 			int n_ifs)
 {
@@ -249,18 +264,8 @@ int fl_pool_place(struct fl_pool *p, const void *owner, const struct fl_compiled
 						if (!if_indextoname((unsigned)h->ifindex, name))
 							snprintf(name, sizeof(name), "#%d",
 								 h->ifindex);
-						snprintf(
-						    why, len, "cannot attach to %s: %s", name,
-						    r == -ERANGE ? "it already carries the most "
-								   "BPF programs tcx allows "
-								   "on this hook (about 64)"
-						    : r == -EINVAL && p->base.mode == FL_ATTACH_TCX
-							? "no tcx here (Linux 6.6+, "
-							  "not disabled by "
-							  "FAULTLINE_DISABLE); attach "
-							  "mode auto falls back to "
-							  "clsact"
-							: strerror(-r));
+						snprintf(why, len, "cannot attach to %s: %s", name,
+							 attach_failure(r, p->base.mode));
 						break;
 					}
 				}

@@ -247,6 +247,10 @@ void fl_engine__close(struct fl_engine *e);
 /* Remove what dead faultline processes left in the journal under run_dir
  * (NULL: default). Returns the number of leftovers removed, or -errno. */
 int fl_journal_replay(const char *run_dir);
+/* Why the last clsact attach or fl_journal_replay() of this thread refused
+ * the journal directory (a symbolic link, or not its user's alone: -ELOOP,
+ * -EPERM), or NULL. */
+const char *fl_attach_journal_refusal(void);
 
 /* A rule's deadline: min(end_ns, now_ns + lease_ns), end_ns 0 meaning none
  * (shared with injector/refuse.c). */

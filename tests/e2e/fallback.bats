@@ -16,7 +16,19 @@ setup() { fl_setup_netns; }
 teardown() {
 	fl_teardown_netns
 	[ -n "${FL_CG:-}" ] && rmdir "$FL_CG" 2>/dev/null
+	journal_restore
 	return 0
+}
+
+# the clsact journal as faultline makes it: a root-only directory (a test
+# below replaces it with a link and with a world-writable one)
+J=/run/faultline/journal
+journal_restore() {
+	[ -n "${FL_J_TAMPERED:-}" ] || return 0
+	if [ -L "$J" ] || [ "$(stat -c %a "$J" 2>/dev/null)" != 755 ]; then
+		rm -rf "$J"
+		mkdir -m 0755 "$J"
+	fi
 }
 
 ec_a() { ns_a /usr/bin/python3 "$EC" "$@"; }
@@ -141,5 +153,47 @@ EOF
 	[ "$status" -eq 2 ]
 	assert_output --partial 'unknown feature "lsm"'
 	[ ! -e "$BATS_TEST_TMPDIR/s" ]
+	assert_no_residue
+}
+
+@test "the clsact journal is refused when it is a symbolic link or others may write it, and a linked entry is not read" {
+	local out="$BATS_TEST_TMPDIR/elsewhere" victim="$BATS_TEST_TMPDIR/victim"
+	mkdir -p /run/faultline "$out"
+	[ -z "$(ls -A "$J" 2>/dev/null)" ] # no entry of another faultline
+	FL_J_TAMPERED=1
+	rm -rf "$J"
+	ln -s "$out" "$J"
+	run env FAULTLINE_DISABLE=tcx nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINE" inject loss 100% \
+		--dev va --protocol icmp --for 2s
+	echo "$output"
+	[ "$status" -ne 0 ]
+	grep -q "cannot attach to va: the clsact journal $J is a symbolic link" <<<"$output"
+	[ -z "$(ls -A "$out")" ]                                 # nothing written through the link
+	[ -z "$(tc -n "$FL_NS_A" filter show dev va egress)" ] # nothing attached
+	[ "$(ping_loss 5)" = 0 ]
+
+	rm "$J"
+	mkdir "$J"
+	chmod 0777 "$J"
+	run env FAULTLINE_DISABLE=tcx nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINE" inject loss 100% \
+		--dev va --protocol icmp --for 2s
+	echo "$output"
+	[ "$status" -ne 0 ]
+	grep -q "the clsact journal $J is owned by uid 0 with mode 0777: refused" <<<"$output"
+	[ -z "$(ls -A "$J")" ]
+	[ -z "$(tc -n "$FL_NS_A" filter show dev va egress)" ]
+
+	# a root-only journal again, holding a link where an entry should be: the
+	# next start removes the link without reading through it
+	chmod 0755 "$J"
+	echo "1 1 1 1 1 0" >"$victim"
+	ln -s "$victim" "$J/clsact-1-1-1-1"
+	FAULTLINE_DISABLE=tcx fl_inject_bg loss 100% --dev va --protocol icmp
+	[ ! -e "$J/clsact-1-1-1-1" ] && [ ! -L "$J/clsact-1-1-1-1" ]
+	[ "$(cat "$victim")" = "1 1 1 1 1 0" ]
+	[ "$(ls "$J" | grep -c '^clsact-')" -eq 1 ] # its own entry
+	[ "$(ping_loss 10)" = 100 ]
+	fl_stop
+	[ "$(ping_loss 10)" = 0 ]
 	assert_no_residue
 }
