@@ -9,8 +9,11 @@
  * reports and exits with the runner's code.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -56,6 +59,10 @@ static void run_usage(FILE *f)
 	    "  --lease DURATION     the faults end by themselves this long after this\n"
 	    "                       process stops renewing them (default 2s, at least 200ms)\n"
 	    "  --grace DURATION     time CMD has to exit after SIGTERM (default 5s)\n"
+	    "  --user USER          run CMD as USER (a name or uid of the password database),\n"
+	    "                       with USER's groups, HOME, USER and LOGNAME and no\n"
+	    "                       capabilities; reports faultline creates become USER's\n"
+	    "                       (under sudo: --user \"$SUDO_USER\"). Default: as faultline\n"
 	    "  --tcx | --clsact     how to attach (default: tcx where the kernel has it)\n"
 	    "  -q, --quiet          print only errors and the verdict\n"
 	    "  --detach             hand the scenario to faultlined instead (no CMD; the daemon\n"
@@ -81,6 +88,8 @@ static void run_usage(FILE *f)
 	    "\n"
 	    "Examples:\n"
 	    "  sudo faultline run examples/ci-smoke.yaml -- make integration-test\n"
+	    "  sudo faultline run --user \"$USER\" examples/ci-smoke.yaml -- make "
+	    "integration-test\n"
 	    "  sudo faultline run --junit faults.xml examples/redis-latency.yaml\n",
 	    f);
 }
@@ -208,15 +217,29 @@ static void on_event(void *ctx, const struct fl_run_event *ev)
 }
 
 /* Open a report file now, so a bad path is found before anything runs. */
-static FILE *open_report(const char *path, const char *flag, int *bad)
+/* The report file PATH, truncated; one this call creates is given to
+ * --user's user (an existing file keeps its owner). */
+static FILE *open_report(const char *path, const char *flag, const struct fl_run_user *user,
+			 int *bad)
 {
-	FILE *f;
+	FILE *f = NULL;
+	int fd;
 
 	if (!path)
 		return NULL;
 	if (!strcmp(path, "-"))
 		return stdout;
-	f = fopen(path, "we");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		if (user && fchown(fd, user->uid, user->gid))
+			fprintf(stderr, "faultline run: %s: cannot give '%s' to uid %u: %s\n", flag,
+				path, (unsigned)user->uid, strerror(errno));
+		f = fdopen(fd, "w");
+		if (!f)
+			close(fd);
+	} else if (errno == EEXIST) {
+		f = fopen(path, "we");
+	}
 	if (!f) {
 		fprintf(stderr,
 			"faultline run: %s: cannot write '%s': %s (expected a writable file)\n",
@@ -242,6 +265,96 @@ static int close_report(FILE *f, const char *path, int r)
 	return r;
 }
 
+/* --user: the user, its groups and the command's environment */
+struct run_user {
+	struct fl_run_user u;
+	gid_t *groups;
+	char **envp;
+	size_t n_env;
+};
+
+static void run_user_free(struct run_user *ru)
+{
+	for (size_t i = 0; ru->envp && i < ru->n_env; i++)
+		free(ru->envp[i]);
+	free(ru->envp);
+	free(ru->groups);
+	memset(ru, 0, sizeof(*ru));
+}
+
+static int env_put(struct run_user *ru, const char *name, const char *value)
+{
+	char *kv;
+
+	if (asprintf(&kv, "%s=%s", name, value) < 0)
+		return -ENOMEM;
+	ru->envp[ru->n_env++] = kv;
+	return 0;
+}
+
+/* ARG, a user name or uid, into *ru; else -errno and why in msg */
+static int run_user_resolve(const char *arg, struct run_user *ru, char *msg, size_t len)
+{
+	extern char **environ;
+	struct passwd *pw;
+	char *end;
+	size_t n = 0;
+	int ng = 16;
+
+	errno = 0;
+	pw = getpwnam(arg);
+	if (!pw && *arg >= '0' && *arg <= '9') {
+		unsigned long uid = strtoul(arg, &end, 10);
+
+		if (!*end && uid < (uid_t)-1)
+			pw = getpwuid((uid_t)uid);
+	}
+	if (!pw) {
+		snprintf(msg, len,
+			 "no user \"%s\" in the password database (expected a user name or a "
+			 "uid that has an entry, as for sudo -u)",
+			 arg);
+		return -ENOENT;
+	}
+	ru->u.uid = pw->pw_uid;
+	ru->u.gid = pw->pw_gid;
+	for (;;) {
+		gid_t *g = realloc(ru->groups, (size_t)ng * sizeof(*g));
+
+		if (!g)
+			goto oom;
+		ru->groups = g;
+		if (getgrouplist(pw->pw_name, pw->pw_gid, g, &ng) >= 0)
+			break;
+		if (ng > 65536)
+			goto oom;
+	}
+	ru->u.groups = ru->groups;
+	ru->u.n_groups = (size_t)ng;
+	while (environ[n])
+		n++;
+	ru->envp = calloc(n + 4, sizeof(*ru->envp));
+	if (!ru->envp)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(environ[i], "HOME=", 5) || !strncmp(environ[i], "USER=", 5) ||
+		    !strncmp(environ[i], "LOGNAME=", 8))
+			continue;
+		ru->envp[ru->n_env] = strdup(environ[i]);
+		if (!ru->envp[ru->n_env++])
+			goto oom;
+	}
+	if (env_put(ru, "HOME", pw->pw_dir) || env_put(ru, "USER", pw->pw_name) ||
+	    env_put(ru, "LOGNAME", pw->pw_name))
+		goto oom;
+	ru->u.envp = ru->envp;
+	return 0;
+oom:
+	snprintf(msg, len, "out of memory");
+	run_user_free(ru);
+	return -ENOMEM;
+}
+
 int fl_cmd_run(int argc, char **argv)
 {
 	enum {
@@ -254,7 +367,8 @@ int fl_cmd_run(int argc, char **argv)
 		O_DETACH,
 		O_SOCKET,
 		O_URL,
-		O_TOKEN
+		O_TOKEN,
+		O_USER
 	};
 	static const struct option opts[] = {
 	    {"report-json", required_argument, NULL, O_JSON},
@@ -267,6 +381,7 @@ int fl_cmd_run(int argc, char **argv)
 	    {"socket", required_argument, NULL, O_SOCKET},
 	    {"url", required_argument, NULL, O_URL},
 	    {"token-file", required_argument, NULL, O_TOKEN},
+	    {"user", required_argument, NULL, O_USER},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -274,7 +389,8 @@ int fl_cmd_run(int argc, char **argv)
 	struct fl_run_opts ro = {.sz = sizeof(ro)};
 	struct progress prog = {0};
 	const char *json_path = NULL, *junit_path = NULL, *file;
-	const char *socket_path = NULL, *url = NULL, *token_file = NULL;
+	const char *socket_path = NULL, *url = NULL, *token_file = NULL, *user_arg = NULL;
+	struct run_user ru = {0};
 	int detach = 0;
 	char **cmd = NULL;
 	int c, n_opts = argc, bad = 0, code;
@@ -339,6 +455,9 @@ int fl_cmd_run(int argc, char **argv)
 		case O_TOKEN:
 			token_file = optarg;
 			break;
+		case O_USER:
+			user_arg = optarg;
+			break;
 		case 'q':
 			prog.quiet = 1;
 			break;
@@ -367,8 +486,19 @@ int fl_cmd_run(int argc, char **argv)
 	if (detach && (json_path || junit_path))
 		return usage_error("--detach: the daemon keeps the reports ('faultline status ID', "
 				   "GET /v1/experiments/ID/report)");
+	if (user_arg && detach)
+		return usage_error("--user: the daemon runs no command (expected no --user, or no "
+				   "--detach)");
+	if (user_arg && !cmd)
+		return usage_error("--user: says who runs CMD (expected '-- CMD' after FILE)");
+	if (user_arg) {
+		if (run_user_resolve(user_arg, &ru, buf, sizeof(buf)))
+			return usage_error("--user: %s", buf);
+		ro.user = &ru.u;
+	}
 	if (fl_scenario_path_trusted(file, buf, sizeof(buf))) {
 		fprintf(stderr, "faultline run: %s\n", buf);
+		run_user_free(&ru);
 		return FL_EXIT_USAGE;
 	}
 	if (fl_scenario_load(file, &s, &diags)) {
@@ -376,6 +506,7 @@ int fl_cmd_run(int argc, char **argv)
 			fprintf(stderr, "%s\n",
 				fl_diag_format(&diags.v[k], file, buf, sizeof(buf)));
 		fl_diags_free(&diags);
+		run_user_free(&ru);
 		return FL_EXIT_USAGE;
 	}
 	fl_diags_free(&diags);
@@ -393,20 +524,22 @@ int fl_cmd_run(int argc, char **argv)
 			fprintf(stderr, "faultline run: %s\n",
 				fl_error_str(&err, buf, sizeof(buf)));
 		fl_scenario_free(s);
+		run_user_free(&ru);
 		return FL_EXIT_USAGE;
 	}
 	if (!json_path)
 		json_path = s->report_json;
 	if (!junit_path)
 		junit_path = s->report_junit;
-	fj = open_report(json_path, "--report-json", &bad);
-	fx = open_report(junit_path, "--junit", &bad);
+	fj = open_report(json_path, "--report-json", ro.user, &bad);
+	fx = open_report(junit_path, "--junit", ro.user, &bad);
 	if (bad) {
 		if (fj && fj != stdout)
 			fclose(fj);
 		if (fx && fx != stdout)
 			fclose(fx);
 		fl_scenario_free(s);
+		run_user_free(&ru);
 		return FL_EXIT_USAGE;
 	}
 
@@ -466,5 +599,6 @@ int fl_cmd_run(int argc, char **argv)
 		fclose(fx);
 	fl_run_free(run);
 	fl_scenario_free(s);
+	run_user_free(&ru);
 	return code;
 }

@@ -60,8 +60,8 @@ _faultline_options() {
 			"--for --lease --json --attach --detach --socket --help"
 		;;
 	run)
-		echo "--report-json --junit --lease --grace --tcx --clsact --quiet --detach" \
-			"--socket --url --token-file --help"
+		echo "--report-json --junit --lease --grace --user --tcx --clsact --quiet" \
+			"--detach --socket --url --token-file --help"
 		;;
 	validate) echo "--json --help" ;;
 	plan) echo "--json --no-doctor --help" ;;
@@ -88,7 +88,7 @@ _faultline_takes_value() {
 		--socket | --correlation | --burst | --distribution | --limit | --gap | --errno | \
 		--percent | --after-bytes | --after | --domain | --status | --path | --delay | \
 		--report-json | --junit | --grace | --url | --token-file | --state | --listen | \
-		--state-dir | --rate-limit | --write-rate-limit)
+		--state-dir | --rate-limit | --write-rate-limit | --user)
 		return 0
 		;;
 	esac
@@ -193,6 +193,7 @@ _faultline_value() {
 	--pid) _faultline_pids ;;
 	--socket | --token-file | --report-json | --junit) _faultline_files all ;;
 	--state-dir) _faultline_dirs ;;
+	--user) _faultline_words "$(compgen -u)" ;;
 	esac
 	return 0
 }

@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <net/if.h>
 #include <poll.h>
@@ -533,8 +534,20 @@ static int cmd_start(struct fl_run *r, const sigset_t *orig_mask)
 		sigprocmask(SIG_SETMASK, orig_mask, NULL);
 		if (procs >= 0 && write(procs, "0", 1) < 0)
 			e = errno;
+		if (!e && r->o.user) {
+			const struct fl_run_user *u = r->o.user;
+
+			/* groups first: after setresuid there is no right left to
+			 * change them */
+			if (setgroups(u->n_groups, u->groups) ||
+			    setresgid(u->gid, u->gid, u->gid) || setresuid(u->uid, u->uid, u->uid))
+				e = errno;
+		}
 		if (!e) {
-			execvp(r->o.argv[0], r->o.argv);
+			if (r->o.user && r->o.user->envp)
+				execvpe(r->o.argv[0], r->o.argv, r->o.user->envp);
+			else
+				execvp(r->o.argv[0], r->o.argv);
 			e = errno;
 		}
 		if (write(pfd[1], &e, sizeof(e)) < 0)

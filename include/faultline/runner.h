@@ -46,6 +46,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "faultline/engine.h"
 #include "faultline/error.h"
@@ -118,6 +119,19 @@ struct fl_run_opts {
 	/* the daemon: place the steps in these shared classifiers
 	 * (faultline/pool.h) instead of one classifier per step */
 	struct fl_pool *pool;
+	/* run the command as this user (`run --user`); NULL: as this process */
+	const struct fl_run_user *user;
+};
+
+/* Who the command runs as: set in the child, after it joined its cgroup and
+ * before exec, with setgroups, setresgid and setresuid (a uid other than 0
+ * has no capabilities left); envp is its whole environment. */
+struct fl_run_user {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups */
+	size_t n_groups;
+	char *const *envp;
 };
 
 /*

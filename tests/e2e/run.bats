@@ -13,7 +13,11 @@ setup() {
 	fl_setup_netns
 	T=$BATS_TEST_TMPDIR
 }
-teardown() { fl_teardown_netns; }
+teardown() {
+	fl_teardown_netns
+	[ -n "${FL_USER_DIR:-}" ] && rm -rf "$FL_USER_DIR"
+	return 0
+}
 
 # run_fl ARGS...: `faultline run ARGS` in A, bounded at 60 s; sets RC and
 # ELAPSED (wall-clock seconds); stdout and stderr go to $T/run.out, $T/run.err.
@@ -253,6 +257,54 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 	[ -z "$(ls -d "$cg2/faultline/run-$FL_RUN_PID-"* 2>/dev/null)" ]
 }
 
+@test "run_user_runs_the_command_as_that_user_without_capabilities_and_its_flows_are_still_the_target" {
+	getent passwd nobody >/dev/null || skip "no user nobody"
+	cat >"$T/s.yaml" <<-EOF
+		version: 1
+		name: as-user
+		duration: 20s
+		targets:
+		  mine: {command: true, protocol: udp}
+		faults:
+		  - {target: mine, loss: 100%}
+	EOF
+	start_recv_b 7777 "$T/recv" --by-source --idle 500 --max-time 15
+	# a copy of fl-traffic nobody can run, whatever the checkout's modes
+	FL_USER_DIR=$(mktemp -d /tmp/fl-user.XXXXXX)
+	chmod 0755 "$FL_USER_DIR"
+	install -m 0755 "$FL_TRAFFIC" "$FL_USER_DIR/fl-traffic"
+	# the command says who it is (on faultline's stdout: nobody may not
+	# write in the test's directory), then sends 500 packets
+	run_fl --user nobody --report-json "$T/r.json" "$T/s.yaml" -- sh -c \
+		'id -u; id -g; grep -E "^Cap(Eff|Prm):" /proc/self/status; echo "HOME=$HOME USER=$USER"; exec "$0" send --to 10.200.0.2 --port 7777 --count 500 --rate 2000 >/dev/null' \
+		"$FL_USER_DIR/fl-traffic"
+	[ "$RC" -eq 0 ]
+	cat "$T/run.out"
+	[ "$(sed -n 1p "$T/run.out")" = "$(id -u nobody)" ]
+	[ "$(sed -n 2p "$T/run.out")" = "$(id -g nobody)" ]
+	[ "$(grep -c '^Cap\(Eff\|Prm\):[[:space:]]*0000000000000000$' "$T/run.out")" -eq 2 ]
+	grep -qx "HOME=$(getent passwd nobody | cut -d: -f6) USER=nobody" "$T/run.out"
+	# its packets were still its cgroup's: every one matched and dropped
+	jq -e '.steps[0] | .applied and .counters.matched == 500 and .counters.dropped == 500' "$T/r.json"
+	wait "$RPID"
+	[ "$(jq '[."7777".sources[]?] | add // 0' "$T/recv")" -eq 0 ]
+	# the report faultline created is the user's
+	[ "$(stat -c %U "$T/r.json")" = nobody ]
+	assert_no_residue_when_alone
+
+	# refused before anything runs: an unknown user, --user without a
+	# command, --user with --detach
+	run_fl --user faultline-no-such-user-$$ "$T/s.yaml" -- true
+	[ "$RC" -eq 2 ]
+	grep -q -- '--user: no user "faultline-no-such-user-' "$T/run.err"
+	run_fl --user nobody "$T/s.yaml"
+	[ "$RC" -eq 2 ]
+	grep -q -- "--user: says who runs CMD" "$T/run.err"
+	run_fl --user nobody --detach "$T/s.yaml"
+	[ "$RC" -eq 2 ]
+	ping_ok
+}
+
 @test "reports_validate_and_hold_both_steps_with_their_counters" {
 	start_http_b
 	cat >"$T/s.yaml" <<-EOF
@@ -424,7 +476,7 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 	[ "$RC" -eq 2 ]
 	run "$FAULTLINE" run --help
 	[ "$status" -eq 0 ]
-	for opt in --report-json --junit --lease --grace --quiet; do assert_output --partial -- "$opt"; done
+	for opt in --report-json --junit --lease --grace --quiet --user; do assert_output --partial -- "$opt"; done
 
 	ping_ok
 	assert_no_residue_when_alone
