@@ -49,7 +49,12 @@ struct fl_mgr_opts {
 	/* run `command` probes of posted scenarios (as root, with the daemon's
 	 * capabilities); false: such a scenario is refused with 422 */
 	bool allow_command_probes;
+	/* the ended experiments the store keeps, newest first (with their
+	 * reports); older ones are deleted at start-up and as each one ends.
+	 * 0: keep all */
+	size_t keep_history;
 };
+#define FL_KEEP_HISTORY_DEFAULT 10000
 
 int fl_mgr_open(const struct fl_mgr_opts *o, struct fl_mgr **out);
 /* Stop every experiment (rolled back), wait for them, stop the scheduler. */

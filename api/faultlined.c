@@ -4,7 +4,8 @@
  *
  *   faultlined [--socket PATH] [--listen ADDR:PORT --token-file FILE]
  *              [--state-dir DIR] [--lease DURATION] [--foreground]
- *              [--rate-limit N] [--write-rate-limit N] [--keep-capabilities]
+ *              [--rate-limit N] [--write-rate-limit N] [--keep-history N]
+ *              [--keep-capabilities]
  *              [--allow-command-probes]
  *
  * Start-up order: the store (an experiment it lists as running died with
@@ -97,6 +98,9 @@ static void usage(FILE *f)
 	      "                       no limit)\n"
 	      "  --write-rate-limit N  POST and DELETE requests per second each client may send\n"
 	      "                       (bursts of 2N; default 20; 0: no limit)\n"
+	      "  --keep-history N     keep the N newest ended experiments in the store, with\n"
+	      "                       their reports; older ones are deleted at start-up and as\n"
+	      "                       each experiment ends (default 10000; 0: keep all)\n"
 	      "  --keep-capabilities  keep every capability (default: after start-up, drop all\n"
 	      "                       but those --print-capabilities lists)\n"
 	      "  --print-capabilities print the capabilities kept after start-up and exit\n"
@@ -295,6 +299,7 @@ int main(int argc, char **argv)
 		O_VERSION,
 		O_RATE,
 		O_WRATE,
+		O_HISTORY,
 		O_KEEPCAPS,
 		O_PRINTCAPS,
 		O_CMDPROBES,
@@ -309,6 +314,7 @@ int main(int argc, char **argv)
 	    {"foreground", no_argument, NULL, O_FG},
 	    {"rate-limit", required_argument, NULL, O_RATE},
 	    {"write-rate-limit", required_argument, NULL, O_WRATE},
+	    {"keep-history", required_argument, NULL, O_HISTORY},
 	    {"keep-capabilities", no_argument, NULL, O_KEEPCAPS},
 	    {"print-capabilities", no_argument, NULL, O_PRINTCAPS},
 	    {"allow-command-probes", no_argument, NULL, O_CMDPROBES},
@@ -320,7 +326,7 @@ int main(int argc, char **argv)
 	const char *socket_path = SOCKET_DEFAULT, *listen_on = NULL, *token_file = NULL;
 	const char *state_dir = STATE_DIR_DEFAULT;
 	struct fl_server_opts so = {0};
-	struct fl_mgr_opts mo = {0};
+	struct fl_mgr_opts mo = {.keep_history = FL_KEEP_HISTORY_DEFAULT};
 	struct fl_probe_report *caps;
 	struct fl_server *srv = NULL;
 	struct fl_store *store = NULL;
@@ -372,6 +378,20 @@ int main(int argc, char **argv)
 							 "a number from 0 to 100000",
 						   optarg);
 			*(c == O_RATE ? &rate : &write_rate) = (unsigned)v;
+			break;
+		}
+		case O_HISTORY: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000000)
+				return usage_error(
+				    "--keep-history: \"%s\" is not a number from 0 to "
+				    "100000000",
+				    optarg);
+			mo.keep_history = v;
 			break;
 		}
 		case O_KEEPCAPS:

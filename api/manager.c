@@ -83,6 +83,7 @@ struct fl_mgr {
 	bool closing;
 	pthread_t scheduler;
 	bool scheduler_started;
+	uint64_t pruned; /* ended experiments deleted by --keep-history (under mu) */
 };
 
 bool fl_log_stderr = true;
@@ -274,6 +275,24 @@ static void exp_persist(struct fl_mgr *m, struct exp *x)
 	free(steps_text);
 }
 
+/* Keep the store's history to o.keep_history ended experiments. */
+static void prune_history(struct fl_mgr *m)
+{
+	int r;
+
+	if (!m->o.keep_history)
+		return;
+	r = fl_store_experiment_prune(m->o.store, m->o.keep_history);
+	if (r > 0) {
+		m->pruned += (uint64_t)r;
+		fl_log(LOG_INFO,
+		       "deleted %d ended experiment(s) from the store: it keeps the %zu newest", r,
+		       m->o.keep_history);
+	} else if (r < 0) {
+		fl_log(LOG_ERR, "cannot prune the store's history: %s", strerror(-r));
+	}
+}
+
 static void snapshot(struct exp *x, const struct fl_run *run)
 {
 	for (size_t i = 0; i < x->s->n_faults; i++)
@@ -396,6 +415,7 @@ static void *exp_thread(void *arg)
 	exp_persist(m, x);
 	fl_log(LOG_INFO, "experiment %s (%s) %s: %s", x->id, x->s->name, state_names[x->state],
 	       x->reason ? x->reason : "");
+	prune_history(m);
 	pthread_cond_broadcast(&m->cv);
 	pthread_mutex_unlock(&m->mu);
 	fl_run_free(run);
@@ -1104,6 +1124,7 @@ int fl_mgr_open(const struct fl_mgr_opts *o, struct fl_mgr **out)
 		       "%d experiment(s) were running when the daemon stopped: marked aborted "
 		       "(their faults went with it)",
 		       r);
+	prune_history(m);
 	r = fl_store_schedule_list(m->o.store, &v, &n);
 	for (size_t i = 0; !r && i < n; i++) {
 		uint64_t now = realtime_ns();
@@ -1235,6 +1256,9 @@ char *fl_mgr_metrics(struct fl_mgr *m)
 			(unsigned long long)counts[i]);
 
 	pthread_mutex_lock(&m->mu);
+	family(f, "faultline_store_pruned_total", "counter",
+	       "Ended experiments deleted from the store to keep --keep-history of them.");
+	fprintf(f, "faultline_store_pruned_total %llu\n", (unsigned long long)m->pruned);
 	family(f, "faultline_schedules", "gauge", "Schedules that fire.");
 	fprintf(f, "faultline_schedules %zu\n", m->n_sch);
 	for (size_t fi = 0; fi < sizeof(step_families) / sizeof(step_families[0]); fi++) {

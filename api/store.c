@@ -110,6 +110,7 @@ enum stmt_id {
 	EXP_LIST_BOTH,
 	EXP_ABORT,
 	EXP_COUNTS,
+	EXP_PRUNE,
 	SCH_INSERT,
 	SCH_GET,
 	SCH_LIST,
@@ -133,6 +134,9 @@ static const char *const stmt_sql[N_STMTS] = {
     [EXP_ABORT] = "UPDATE experiments SET state = 'aborted', reason = ?1, ended_ns = ?2 "
 		  "WHERE state IN ('pending', 'running')",
     [EXP_COUNTS] = "SELECT state, count(*) FROM experiments GROUP BY state",
+    [EXP_PRUNE] = "DELETE FROM experiments WHERE state IN ('completed', 'aborted', 'failed') "
+		  "AND id NOT IN (SELECT id FROM experiments "
+		  "WHERE state IN ('completed', 'aborted', 'failed')" EXP_ORDER ")",
     [SCH_INSERT] = "INSERT INTO schedules (" SCH_COLS ") "
 		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [SCH_GET] = "SELECT " SCH_COLS " FROM schedules WHERE id = ?1",
@@ -787,6 +791,27 @@ int fl_store_abort_unfinished(struct fl_store *st, const char *reason, uint64_t 
 		goto out;
 	bind_text(s, 1, reason, &rc);
 	bind_int(s, 2, (int64_t)now_ns, &rc);
+	err = rc != SQLITE_OK ? map_rc(rc) : step_change(st, s, false);
+	if (!err)
+		err = sqlite3_changes(st->db);
+out:
+	stmt_done(s);
+	pthread_mutex_unlock(&st->mu);
+	return err;
+}
+
+int fl_store_experiment_prune(struct fl_store *st, size_t keep)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = SQLITE_OK, err;
+
+	if (!st || keep > INT64_MAX)
+		return -EINVAL;
+	pthread_mutex_lock(&st->mu);
+	err = stmt_get(st, EXP_PRUNE, &s);
+	if (err)
+		goto out;
+	bind_int(s, 1, (int64_t)keep, &rc);
 	err = rc != SQLITE_OK ? map_rc(rc) : step_change(st, s, false);
 	if (!err)
 		err = sqlite3_changes(st->db);

@@ -72,7 +72,7 @@ _faultline_options() {
 	schedule) echo "$ctl" ;;
 	faultlined)
 		echo "--socket --listen --token-file --state-dir --lease --foreground --help" \
-			"--version --rate-limit --write-rate-limit --keep-capabilities" \
+			"--version --rate-limit --write-rate-limit --keep-history --keep-capabilities" \
 			"--print-capabilities --print-startup-capabilities --allow-command-probes"
 		;;
 	esac
@@ -88,7 +88,7 @@ _faultline_takes_value() {
 		--socket | --correlation | --burst | --distribution | --limit | --gap | --errno | \
 		--percent | --after-bytes | --after | --domain | --status | --path | --delay | \
 		--report-json | --junit | --grace | --url | --token-file | --state | --listen | \
-		--state-dir | --rate-limit | --write-rate-limit | --user)
+		--state-dir | --rate-limit | --write-rate-limit | --keep-history | --user)
 		return 0
 		;;
 	esac

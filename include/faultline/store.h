@@ -131,6 +131,14 @@ void fl_store_experiment_list_free(struct fl_store_experiment *v, size_t n);
 int fl_store_abort_unfinished(struct fl_store *st, const char *reason, uint64_t now_ns);
 
 /*
+ * Delete the ended experiments ("completed", "aborted", "failed") but the
+ * keep newest (by created_ns, then id, as the lists order them), with their
+ * reports; pending and running ones are never deleted. Returns how many were
+ * deleted (>= 0) or a negative errno.
+ */
+int fl_store_experiment_prune(struct fl_store *st, size_t keep);
+
+/*
  * How many experiments are in each state, into counts[] in the order of
  * fl_store_states: pending, running, completed, aborted, failed.
  */

@@ -195,6 +195,11 @@ help_options() {
 	# report files may be named anything
 	comp faultline run --report-json n
 	expect notes.txt
+	# --user takes a user of this system, and then files again
+	comp faultline run --user roo
+	expect root
+	comp faultline run --user root a
+	expect a.yaml
 }
 
 @test "run_after_its_file_offers_the_separator_then_commands" {
@@ -228,7 +233,7 @@ help_options() {
 @test "faultlined_completes_its_options" {
 	comp faultlined ''
 	expect --socket --listen --token-file --state-dir --lease --foreground --help --version \
-		--rate-limit --write-rate-limit --keep-capabilities --print-capabilities \
+		--rate-limit --write-rate-limit --keep-history --keep-capabilities --print-capabilities \
 		--print-startup-capabilities --allow-command-probes
 	comp faultlined --st
 	expect --state-dir

@@ -168,3 +168,45 @@ ping_loss() { ns_a ping -c "$1" -i 0.05 -W 1 -q 10.200.0.2 | sed -nE 's/.* ([0-9
 	api GET "/v1/schedules/$sid"
 	[ "$CODE" = 200 ] && [ "$(jq -r .next_run <<<"$BODY")" = "$next" ]
 }
+
+@test "the_store_keeps_keep_history_ended_experiments_as_each_ends_and_at_start_up" {
+	metric() { # NAME[{LABELS}]: its value on /metrics
+		api GET /metrics
+		awk -v n="$1" '$1 == n { print $2 }' <<<"$BODY"
+	}
+	fl_start_daemon --keep-history 2
+	ids=()
+	for n in 1 2 3; do
+		post_yaml /v1/experiments "$(fl_scenario "h$n" 1s "{dev: va, protocol: udp, port: 900$n}" '{target: t, loss: 1%}')"
+		[ "$CODE" = 201 ]
+		ids+=("$(jq -r .id <<<"$BODY")")
+	done
+	for id in "${ids[@]}"; do fl_wait_state "$id" completed; done
+	# three ended, two kept: the oldest went as the last ones ended
+	[ "$(metric 'faultline_experiments{state="completed"}')" = 2 ]
+	[ "$(metric faultline_store_pruned_total)" = 1 ]
+	kill "$DPID"
+	wait "$DPID" || true
+
+	# a smaller limit at start-up: only the newest stays in the store
+	fl_start_daemon --keep-history 1
+	api GET "/v1/experiments/${ids[2]}"
+	[ "$CODE" = 200 ]
+	[ "$(jq -r .state <<<"$BODY")" = completed ]
+	for id in "${ids[0]}" "${ids[1]}"; do
+		api GET "/v1/experiments/$id"
+		[ "$CODE" = 404 ]
+	done
+	[ "$(metric faultline_store_pruned_total)" = 1 ]
+	grep -q "deleted 1 ended experiment(s) from the store: it keeps the 1 newest" "$BATS_TEST_TMPDIR/d.log"
+	kill "$DPID"
+	wait "$DPID" || true
+
+	# 0 keeps everything; a value that is no count is refused
+	fl_start_daemon --keep-history 0
+	[ "$(metric 'faultline_experiments{state="completed"}')" = 1 ]
+	[ "$(metric faultline_store_pruned_total)" = 0 ]
+	run "$FAULTLINED" --keep-history -3 --foreground --socket none --state-dir "$STATE"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *'--keep-history: "-3" is not a number from 0 to 100000000'* ]]
+}

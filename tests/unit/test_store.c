@@ -591,6 +591,40 @@ static void abort_unfinished_changes_only_pending_and_running(void **state)
 	fl_store_close(st);
 }
 
+/* prune keeps the newest ended experiments, counted apart from the
+ * unfinished ones, which it never deletes */
+static void prune_keeps_the_newest_ended_and_every_unfinished(void **state)
+{
+	struct fl_store *st = open_fresh("prune");
+	uint64_t counts[FL_STORE_N_STATES];
+	(void)state;
+
+	/* created in this order (newest last) */
+	insert_exp(st, "c1", "completed", T0 + 1, NULL);
+	insert_exp(st, "a1", "aborted", T0 + 2, NULL);
+	insert_exp(st, "r1", "running", T0 + 3, NULL);
+	insert_exp(st, "f1", "failed", T0 + 4, "s-1");
+	insert_exp(st, "c2", "completed", T0 + 5, NULL);
+	insert_exp(st, "p1", "pending", T0 + 6, NULL);
+	insert_exp(st, "c3", "completed", T0 + 7, NULL);
+
+	/* 5 ended: keeping 5 or more deletes nothing */
+	assert_int_equal(fl_store_experiment_prune(st, 5), 0);
+	assert_int_equal(fl_store_experiment_prune(st, 100), 0);
+	/* keep 2: c3 and c2 stay; f1, a1 and c1 go; r1 and p1 are not counted */
+	assert_int_equal(fl_store_experiment_prune(st, 2), 3);
+	assert_list(st, NULL, NULL, 0, (const char *[]){"c3", "p1", "c2", "r1"}, 4);
+	assert_int_equal(fl_store_experiment_prune(st, 2), 0);
+	/* keep 0: every ended one goes, the unfinished stay */
+	assert_int_equal(fl_store_experiment_prune(st, 0), 2);
+	assert_list(st, NULL, NULL, 0, (const char *[]){"p1", "r1"}, 2);
+	assert_int_equal(fl_store_experiment_counts(st, counts), 0);
+	assert_true(counts[0] == 1 && counts[1] == 1 && counts[2] == 0 && counts[3] == 0 &&
+		    counts[4] == 0);
+	assert_int_equal(fl_store_experiment_prune(NULL, 1), -EINVAL);
+	fl_store_close(st);
+}
+
 static void counts_are_by_state_in_order(void **state)
 {
 	static const char *const states[] = {"pending", "running", "completed", "aborted",
@@ -942,6 +976,7 @@ int main(void)
 	    cmocka_unit_test(list_is_newest_first_and_filters),
 	    cmocka_unit_test(abort_unfinished_changes_only_pending_and_running),
 	    cmocka_unit_test(counts_are_by_state_in_order),
+	    cmocka_unit_test(prune_keeps_the_newest_ended_and_every_unfinished),
 	    cmocka_unit_test(schedules_insert_list_get_fire_delete),
 	    cmocka_unit_test(everything_survives_close_and_reopen),
 	    cmocka_unit_test(two_threads_writing_at_once_lose_nothing),
