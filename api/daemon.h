@@ -63,7 +63,8 @@ void fl_mgr_close(struct fl_mgr *m);
 /* Create and start an experiment from a scenario text (type "json" or
  * "yaml"). 0 with id set, or -errno with the problem filled. */
 int fl_mgr_create(struct fl_mgr *m, const char *text, size_t len, const char *type,
-		  const char *schedule_id, char id[24], struct fl_problem *pb);
+		  const char *schedule_id, const char *created_by, char id[24],
+		  struct fl_problem *pb);
 /* The experiment object (docs/api.md); NULL with pb (404) when unknown. */
 cJSON *fl_mgr_get(struct fl_mgr *m, const char *id, struct fl_problem *pb);
 /* {"experiments": [...]}, newest first; state NULL: any. */
@@ -77,7 +78,7 @@ unsigned fl_mgr_running(struct fl_mgr *m);
 
 /* Schedules: create from a scenario with `schedule:`; list; get; delete. */
 cJSON *fl_mgr_schedule_create(struct fl_mgr *m, const char *text, size_t len, const char *type,
-			      struct fl_problem *pb);
+			      const char *created_by, struct fl_problem *pb);
 cJSON *fl_mgr_schedule_list(struct fl_mgr *m, struct fl_problem *pb);
 cJSON *fl_mgr_schedule_get(struct fl_mgr *m, const char *id, struct fl_problem *pb);
 int fl_mgr_schedule_delete(struct fl_mgr *m, const char *id, struct fl_problem *pb);

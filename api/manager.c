@@ -45,6 +45,7 @@ struct probe_snap {
 struct exp {
 	char id[24];
 	char schedule_id[24];
+	char created_by[64]; /* "uid:N", "ip:ADDR" (the API client), "" unknown */
 	char *text, *type;
 	struct fl_scenario *s;
 	struct fl_compiled_fault *cf;
@@ -195,6 +196,7 @@ static cJSON *exp_json(const struct exp *x)
 	else
 		cJSON_AddNullToObject(o, "exit_code");
 	add_str(o, "schedule_id", x->schedule_id[0] ? x->schedule_id : NULL);
+	add_str(o, "created_by", x->created_by[0] ? x->created_by : NULL);
 	cJSON_AddNumberToObject(o, "duration_s", (double)x->s->duration_ns / 1e9);
 	cJSON_AddItemToObject(o, "steps", steps_json(x));
 	return o;
@@ -218,6 +220,7 @@ static cJSON *row_json(const struct fl_store_experiment *e)
 	else
 		cJSON_AddNullToObject(o, "exit_code");
 	add_str(o, "schedule_id", e->schedule_id[0] ? e->schedule_id : NULL);
+	add_str(o, "created_by", e->created_by && e->created_by[0] ? e->created_by : NULL);
 	/* the duration is the scenario's: read it again from the text stored */
 	if (e->scenario) {
 		struct fl_scenario *s = NULL;
@@ -253,6 +256,7 @@ static void exp_persist(struct fl_mgr *m, struct exp *x)
 	cJSON_Delete(steps);
 	snprintf(e.id, sizeof(e.id), "%s", x->id);
 	snprintf(e.schedule_id, sizeof(e.schedule_id), "%s", x->schedule_id);
+	e.created_by = x->created_by;
 	e.name = x->s->name;
 	e.state = (char *)state_names[x->state];
 	e.reason = x->reason;
@@ -578,7 +582,8 @@ static const struct exp *holder_of(struct fl_mgr *m, const struct fl_scenario *s
 }
 
 static int exp_start(struct fl_mgr *m, const char *text, size_t len, const char *type,
-		     const char *schedule_id, char id[24], struct fl_problem *pb)
+		     const char *schedule_id, const char *created_by, char id[24],
+		     struct fl_problem *pb)
 {
 	struct fl_scenario *s = NULL;
 	struct fl_compiled_fault *cf = NULL;
@@ -622,6 +627,7 @@ static int exp_start(struct fl_mgr *m, const char *text, size_t len, const char 
 	fl_store_new_id("e", x->id, sizeof(x->id));
 	if (schedule_id)
 		snprintf(x->schedule_id, sizeof(x->schedule_id), "%s", schedule_id);
+	snprintf(x->created_by, sizeof(x->created_by), "%s", created_by ? created_by : "");
 
 	pthread_mutex_lock(&m->mu);
 	if (m->closing) {
@@ -682,15 +688,17 @@ static int exp_start(struct fl_mgr *m, const char *text, size_t len, const char 
 	m->v[m->n++] = x;
 	snprintf(id, 24, "%s", x->id);
 	pthread_mutex_unlock(&m->mu);
-	fl_log(LOG_INFO, "experiment %s (%s) created%s%s", x->id, s->name,
-	       schedule_id ? " by schedule " : "", schedule_id ? schedule_id : "");
+	fl_log(LOG_INFO, "experiment %s (%s) created%s%s by %s", x->id, s->name,
+	       schedule_id ? " by schedule " : "", schedule_id ? schedule_id : "",
+	       x->created_by[0] ? x->created_by : "an unknown client");
 	return 0;
 }
 
 int fl_mgr_create(struct fl_mgr *m, const char *text, size_t len, const char *type,
-		  const char *schedule_id, char id[24], struct fl_problem *pb)
+		  const char *schedule_id, const char *created_by, char id[24],
+		  struct fl_problem *pb)
 {
-	return exp_start(m, text, len, type, schedule_id, id, pb);
+	return exp_start(m, text, len, type, schedule_id, created_by, id, pb);
 }
 
 static struct exp *find(struct fl_mgr *m, const char *id)
@@ -851,6 +859,7 @@ static cJSON *sched_json(struct fl_mgr *m, const struct fl_store_schedule *r)
 	add_time(o, "last_run", r->last_run_ns);
 	cJSON_AddNumberToObject(o, "runs", r->runs);
 	cJSON_AddNumberToObject(o, "skipped", r->skipped);
+	add_str(o, "created_by", r->created_by && r->created_by[0] ? r->created_by : NULL);
 	a = cJSON_AddArrayToObject(o, "experiments");
 	if (!fl_store_experiment_list(m->o.store, NULL, r->id, 20, &v, &n)) {
 		for (size_t i = 0; i < n; i++)
@@ -878,12 +887,13 @@ static int sched_add(struct fl_mgr *m, const struct fl_store_schedule *row)
 	sc->row.spec = strdup(row->spec);
 	sc->row.scenario = strdup(row->scenario);
 	sc->row.scenario_type = strdup(row->scenario_type);
+	sc->row.created_by = strdup(row->created_by ? row->created_by : "");
 	m->n_sch++;
 	return 0;
 }
 
 cJSON *fl_mgr_schedule_create(struct fl_mgr *m, const char *text, size_t len, const char *type,
-			      struct fl_problem *pb)
+			      const char *created_by, struct fl_problem *pb)
 {
 	struct fl_store_schedule row = {0};
 	struct fl_scenario *s = NULL;
@@ -925,6 +935,7 @@ cJSON *fl_mgr_schedule_create(struct fl_mgr *m, const char *text, size_t len, co
 	row.scenario = strndup(text, len);
 	row.scenario_type = (char *)type;
 	row.created_ns = now;
+	row.created_by = (char *)(created_by ? created_by : "");
 	r = row.scenario ? fl_store_schedule_insert(m->o.store, &row) : -ENOMEM;
 	pthread_mutex_lock(&m->mu);
 	if (!r)
@@ -936,7 +947,8 @@ cJSON *fl_mgr_schedule_create(struct fl_mgr *m, const char *text, size_t len, co
 		o = NULL;
 	} else {
 		o = sched_json(m, &row);
-		fl_log(LOG_INFO, "schedule %s (%s) added: %s", row.id, s->name, s->schedule);
+		fl_log(LOG_INFO, "schedule %s (%s) added by %s: %s", row.id, s->name,
+		       row.created_by[0] ? row.created_by : "an unknown client", s->schedule);
 	}
 	free(row.scenario);
 	fl_scenario_free(s);
@@ -1038,11 +1050,14 @@ static uint64_t scheduler_pass(struct fl_mgr *m)
 			char id[24];
 			char *text = strdup(sc->row.scenario),
 			     *type = strdup(sc->row.scenario_type);
-			char sid[24];
+			char sid[24], by[64];
 
 			snprintf(sid, sizeof(sid), "%s", sc->row.id);
+			snprintf(by, sizeof(by), "%s",
+				 sc->row.created_by ? sc->row.created_by : "");
 			pthread_mutex_unlock(&m->mu);
-			if (text && type && !exp_start(m, text, strlen(text), type, sid, id, &pb)) {
+			if (text && type &&
+			    !exp_start(m, text, strlen(text), type, sid, by, id, &pb)) {
 				pthread_mutex_lock(&m->mu);
 			} else {
 				fl_log(LOG_WARNING, "schedule %s: the experiment did not start: %s",

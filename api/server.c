@@ -498,7 +498,7 @@ static enum MHD_Result route(struct fl_server *srv, struct MHD_Connection *c, co
 		}
 		if (post) {
 			const char *type = body_type(c);
-			char eid[24], loc[96];
+			char eid[24], loc[96], by[64];
 
 			if (!type)
 				return problem(
@@ -511,8 +511,9 @@ static enum MHD_Result route(struct fl_server *srv, struct MHD_Connection *c, co
 			if (!utf8_ok((const unsigned char *)rq->body, rq->len))
 				return problem(c, 400, "bad-request", "the body is not UTF-8",
 					       "the body must be UTF-8 text without NUL bytes");
+			client_key(c, by, sizeof(by));
 			if (!exp) {
-				o = fl_mgr_schedule_create(srv->o.mgr, rq->body, rq->len, type,
+				o = fl_mgr_schedule_create(srv->o.mgr, rq->body, rq->len, type, by,
 							   &pb);
 				if (!o)
 					return send_problem(c, &pb);
@@ -520,7 +521,7 @@ static enum MHD_Result route(struct fl_server *srv, struct MHD_Connection *c, co
 					 cJSON_GetStringValue(cJSON_GetObjectItem(o, "id")));
 				return send_json(c, 201, o, "Location", loc);
 			}
-			if (fl_mgr_create(srv->o.mgr, rq->body, rq->len, type, NULL, eid, &pb))
+			if (fl_mgr_create(srv->o.mgr, rq->body, rq->len, type, NULL, by, eid, &pb))
 				return send_problem(c, &pb);
 			o = fl_mgr_get(srv->o.mgr, eid, &pb);
 			if (!o)

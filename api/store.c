@@ -88,17 +88,22 @@ static const char *const migrations[FL_STORE_SCHEMA_VERSION] = {
     "  skipped       INTEGER NOT NULL DEFAULT 0"
     ");"
     "PRAGMA user_version = 1;",
+    /* 1 -> 2: who created it (the API client; for a fired experiment, its
+     * schedule's creator); '' in rows of version 1 */
+    "ALTER TABLE experiments ADD COLUMN created_by TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE schedules ADD COLUMN created_by TEXT NOT NULL DEFAULT '';"
+    "PRAGMA user_version = 2;",
 };
 
 /* ---- statements ------------------------------------------------------------- */
 
 #define EXP_COLS                                                                                   \
 	"id, name, state, reason, created_ns, started_ns, ended_ns, scenario, scenario_type, "     \
-	"verdict, exit_code, report_json, report_junit, schedule_id, steps_json"
+	"verdict, exit_code, report_json, report_junit, schedule_id, steps_json, created_by"
 #define EXP_ORDER " ORDER BY created_ns DESC, id ASC LIMIT ?1"
 #define SCH_COLS                                                                                   \
 	"id, name, spec, scenario, scenario_type, created_ns, last_run_ns, next_run_ns, runs, "    \
-	"skipped"
+	"skipped, created_by"
 
 enum stmt_id {
 	EXP_INSERT,
@@ -121,7 +126,7 @@ enum stmt_id {
 
 static const char *const stmt_sql[N_STMTS] = {
     [EXP_INSERT] = "INSERT INTO experiments (" EXP_COLS ") "
-		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     [EXP_UPDATE] = "UPDATE experiments SET state = ?2, reason = ?3, started_ns = ?4, "
 		   "ended_ns = ?5, verdict = ?6, exit_code = ?7, report_json = ?8, "
 		   "report_junit = ?9, steps_json = ?10 WHERE id = ?1",
@@ -138,7 +143,7 @@ static const char *const stmt_sql[N_STMTS] = {
 		  "AND id NOT IN (SELECT id FROM experiments "
 		  "WHERE state IN ('completed', 'aborted', 'failed')" EXP_ORDER ")",
     [SCH_INSERT] = "INSERT INTO schedules (" SCH_COLS ") "
-		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+		   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [SCH_GET] = "SELECT " SCH_COLS " FROM schedules WHERE id = ?1",
     [SCH_LIST] = "SELECT " SCH_COLS " FROM schedules ORDER BY created_ns ASC, id ASC",
     [SCH_DELETE] = "DELETE FROM schedules WHERE id = ?1",
@@ -594,6 +599,7 @@ void fl_store_experiment_clear(struct fl_store_experiment *e)
 	free(e->report_json);
 	free(e->report_junit);
 	free(e->steps_json);
+	free(e->created_by);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -629,6 +635,8 @@ static int read_experiment(sqlite3_stmt *s, void *item)
 		err = col_id(s, 13, e->schedule_id);
 	if (!err)
 		err = col_text(s, 14, &e->steps_json);
+	if (!err)
+		err = col_text(s, 15, &e->created_by);
 	if (err)
 		fl_store_experiment_clear(e);
 	return err;
@@ -668,6 +676,7 @@ int fl_store_experiment_insert(struct fl_store *st, const struct fl_store_experi
 	bind_text(s, 13, e->report_junit, &rc);
 	bind_text(s, 14, e->schedule_id, &rc);
 	bind_text(s, 15, e->steps_json, &rc);
+	bind_text(s, 16, e->created_by ? e->created_by : "", &rc);
 	err = rc != SQLITE_OK ? map_rc(rc) : step_change(st, s, false);
 out:
 	stmt_done(s);
@@ -860,6 +869,7 @@ void fl_store_schedule_clear(struct fl_store_schedule *sc)
 	free(sc->spec);
 	free(sc->scenario);
 	free(sc->scenario_type);
+	free(sc->created_by);
 	memset(sc, 0, sizeof(*sc));
 }
 
@@ -884,6 +894,8 @@ static int read_schedule(sqlite3_stmt *s, void *item)
 	sc->next_run_ns = col_u64(s, 7);
 	sc->runs = (unsigned)sqlite3_column_int64(s, 8);
 	sc->skipped = (unsigned)sqlite3_column_int64(s, 9);
+	if (!err)
+		err = col_text(s, 10, &sc->created_by);
 	if (err)
 		fl_store_schedule_clear(sc);
 	return err;
@@ -911,6 +923,7 @@ int fl_store_schedule_insert(struct fl_store *st, const struct fl_store_schedule
 	bind_int(s, 8, (int64_t)sc->next_run_ns, &rc);
 	bind_int(s, 9, sc->runs, &rc);
 	bind_int(s, 10, sc->skipped, &rc);
+	bind_text(s, 11, sc->created_by ? sc->created_by : "", &rc);
 	err = rc != SQLITE_OK ? map_rc(rc) : step_change(st, s, false);
 out:
 	stmt_done(s);

@@ -86,13 +86,15 @@ static void not_found(struct fl_problem *pb, const char *what, const char *id)
 }
 
 int fl_mgr_create(struct fl_mgr *m, const char *text, size_t len, const char *type,
-		  const char *schedule_id, char id[24], struct fl_problem *pb)
+		  const char *schedule_id, const char *created_by, char id[24],
+		  struct fl_problem *pb)
 {
 	cJSON *e;
 
 	(void)m;
 	(void)type;
 	(void)schedule_id;
+	(void)created_by;
 	if (!len || !text)
 		abort(); /* the server refuses an empty body itself */
 	switch ((unsigned char)text[0] & 3) {
@@ -185,12 +187,13 @@ unsigned fl_mgr_running(struct fl_mgr *m)
 }
 
 cJSON *fl_mgr_schedule_create(struct fl_mgr *m, const char *text, size_t len, const char *type,
-			      struct fl_problem *pb)
+			      const char *created_by, struct fl_problem *pb)
 {
 	cJSON *o;
 
 	(void)m;
 	(void)type;
+	(void)created_by;
 	if (!len || !text)
 		abort();
 	if (text[0] & 1) {

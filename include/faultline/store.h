@@ -38,7 +38,7 @@
 #define FL_STORE_ID_LEN 24
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define FL_STORE_SCHEMA_VERSION 1
+#define FL_STORE_SCHEMA_VERSION 2
 
 /* The experiment states, in the order fl_store_experiment_counts() uses. */
 #define FL_STORE_N_STATES 5
@@ -87,6 +87,8 @@ struct fl_store_experiment {
 	char schedule_id[FL_STORE_ID_LEN]; /* "" when not from a schedule */
 	char *steps_json; /* the last known steps array as JSON text (the daemon writes it), or NULL
 			   */
+	char *created_by; /* who created it: "uid:N" (unix socket), "ip:ADDR" (TCP), for a
+			   * fired one its schedule's creator; "" when unknown (NULL: "") */
 };
 
 /* Free the strings of e and zero it (exit_code too). NULL: nothing. */
@@ -156,6 +158,7 @@ struct fl_store_schedule {
 	uint64_t last_run_ns, next_run_ns; /* 0 = none */
 	unsigned runs;			   /* experiments it started */
 	unsigned skipped;		   /* fires skipped: its previous experiment still ran */
+	char *created_by;		   /* as fl_store_experiment's */
 };
 
 /* Free the strings of s and zero it. NULL: nothing. */

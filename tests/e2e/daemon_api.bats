@@ -606,11 +606,18 @@ EOF
 		--data-binary "@$T/s.yaml" "$url/v1/experiments"
 	[ "$TCODE" = 201 ]
 	id=$(jq -r .id <<<"$TBODY")
+	# who posted it: the TCP client's address (the unix socket's: its uid)
+	jq -e '.created_by == "ip:127.0.0.1"' <<<"$TBODY"
+	grep -q "experiment $id (icmp) created by ip:127.0.0.1" "$BATS_TEST_TMPDIR/d.log"
 	fl_wait_state "$id" running
 	[ "$(ping_loss 5)" = 100 ]
 	tcurl -X DELETE -H "Authorization: Bearer $tok" "$url/v1/experiments/$id"
-	[ "$TCODE" = 200 ] && jq -e '.state == "aborted"' <<<"$TBODY"
+	[ "$TCODE" = 200 ] && jq -e '.state == "aborted" and .created_by == "ip:127.0.0.1"' <<<"$TBODY"
 	[ "$(ping_loss 5)" = 0 ]
+	fl_api POST /v1/schedules -H 'Content-Type: application/yaml' \
+		--data-binary "$(fl_scenario tick 1s '{dev: va, protocol: udp, port: 7999}' '{target: t, loss: 1%}' 'schedule: "0 3 * * *"')"
+	[ "$CODE" = 201 ] && jq -e --arg by "uid:$(id -u)" '.created_by == $by' <<<"$BODY"
+	fl_api DELETE "/v1/schedules/$(jq -r .id <<<"$BODY")"
 
 	# --listen without --token-file: exit 2; a token file others may read: exit 1
 	run timeout -k 1 10 nsenter --net="/run/netns/$FL_NS_A" "$FAULTLINED" --foreground \

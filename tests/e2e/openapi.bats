@@ -135,7 +135,7 @@ check_all() {
 	# a negative control: real shapes, each broken once, must each fail
 	local e='{"id": "e-5f1c0a9b2d3e", "name": "x", "state": "running", "reason": null,
 		"created": "2026-11-26T19:00:00.000Z", "started": "2026-11-26T19:00:00.120Z", "ended": null,
-		"verdict": null, "exit_code": null, "schedule_id": null, "duration_s": 60,
+		"verdict": null, "exit_code": null, "schedule_id": null, "created_by": "uid:0", "duration_s": 60,
 		"steps": [{"index": 0, "target": "t", "fault": "loss 100%", "at_s": 0, "for_s": null,
 		"state": "live", "matched": 3, "bytes": 252}]}'
 	echo "$e" >"$T/good.json"
@@ -144,7 +144,7 @@ check_all() {
 	[ "$status" -eq 0 ]
 	local bad
 	for bad in 'del(.steps)' '.extra = 1' '.state = "done"' '.created = null' '.steps[0].matched = -1' \
-		'.exit_code = "0"' '.steps[0].for_s = "30s"' '.id = "x-1"'; do
+		'.exit_code = "0"' '.steps[0].for_s = "30s"' '.id = "x-1"' '.created_by = "root"'; do
 		jq "$bad" "$T/good.json" >"$T/bad.json"
 		run python3 "$CHECK" response GET /v1/experiments/e-5f1c0a9b2d3e 200 --content-type application/json --body "$T/bad.json"
 		echo "$bad: $status $output"

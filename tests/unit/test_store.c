@@ -167,6 +167,7 @@ static void assert_exp_equal(const struct fl_store_experiment *got,
 	assert_str_or_null(got->report_junit, want->report_junit);
 	assert_string_equal(got->schedule_id, want->schedule_id);
 	assert_str_or_null(got->steps_json, want->steps_json);
+	assert_string_equal(got->created_by, want->created_by ? want->created_by : "");
 }
 
 static void assert_sched_equal(const struct fl_store_schedule *got,
@@ -182,6 +183,7 @@ static void assert_sched_equal(const struct fl_store_schedule *got,
 	assert_true(got->next_run_ns == want->next_run_ns);
 	assert_int_equal(got->runs, want->runs);
 	assert_int_equal(got->skipped, want->skipped);
+	assert_string_equal(got->created_by, want->created_by ? want->created_by : "");
 }
 
 /* list(state, schedule_id, limit) gives exactly these ids, in this order */
@@ -226,6 +228,7 @@ static struct fl_store_experiment full_exp(void)
 	    .schedule_id = "s-fedcba987654",
 	    .steps_json =
 		(char *)"[{\"index\": 0, \"fault\": \"delay 100ms\", \"state\": \"done\"}]",
+	    .created_by = (char *)"ip:2001:db8::1",
 	};
 	return e;
 }
@@ -667,7 +670,8 @@ static void schedules_insert_list_get_fire_delete(void **state)
 				      .scenario = (char *)full_scenario,
 				      .scenario_type = (char *)"yaml",
 				      .created_ns = T0 + 100,
-				      .next_run_ns = T0 + 3600 * S};
+				      .next_run_ns = T0 + 3600 * S,
+				      .created_by = (char *)"uid:4294967294"};
 	struct fl_store_schedule b = {.id = "s-bbbbbbbbbbbb",
 				      .name = (char *)"every5",
 				      .spec = (char *)"@every 5s",
@@ -885,7 +889,7 @@ static void the_file_is_wal_private_and_versioned(void **state)
 	assert_string_equal(s, "wal");
 	free(s);
 	s = peek_text(db, "PRAGMA user_version");
-	assert_string_equal(s, "1");
+	assert_string_equal(s, "2");
 	free(s);
 	/* what the store committed is visible to another connection */
 	s = peek_text(db, "SELECT state FROM experiments WHERE id = 'e-seen'");
@@ -926,6 +930,65 @@ static void a_lock_held_elsewhere_is_ebusy_after_the_timeout(void **state)
 	fl_store_close(st);
 }
 
+/* A database of schema version 1 (before created_by), as that release
+ * wrote it: opened, it is migrated in place; its rows read back with
+ * created_by "" and new rows keep theirs. */
+static void a_version_1_database_is_migrated_and_keeps_its_rows(void **state)
+{
+	static const char v1[] =
+	    "CREATE TABLE experiments (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+	    " state TEXT NOT NULL CHECK (state IN ('pending', 'running', 'completed', 'aborted',"
+	    " 'failed')), reason TEXT, created_ns INTEGER NOT NULL,"
+	    " started_ns INTEGER NOT NULL DEFAULT 0, ended_ns INTEGER NOT NULL DEFAULT 0,"
+	    " scenario TEXT NOT NULL, scenario_type TEXT NOT NULL CHECK (scenario_type IN"
+	    " ('yaml', 'json')), verdict TEXT, exit_code INTEGER NOT NULL DEFAULT -1,"
+	    " report_json TEXT, report_junit TEXT, schedule_id TEXT NOT NULL DEFAULT '',"
+	    " steps_json TEXT);"
+	    "CREATE TABLE schedules (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+	    " spec TEXT NOT NULL, scenario TEXT NOT NULL, scenario_type TEXT NOT NULL CHECK"
+	    " (scenario_type IN ('yaml', 'json')), created_ns INTEGER NOT NULL,"
+	    " last_run_ns INTEGER NOT NULL DEFAULT 0, next_run_ns INTEGER NOT NULL DEFAULT 0,"
+	    " runs INTEGER NOT NULL DEFAULT 0, skipped INTEGER NOT NULL DEFAULT 0);"
+	    "INSERT INTO experiments (id, name, state, created_ns, scenario, scenario_type)"
+	    " VALUES ('e-old', 'old', 'completed', 5, 'name: old', 'yaml');"
+	    "INSERT INTO schedules (id, name, spec, scenario, scenario_type, created_ns)"
+	    " VALUES ('s-old', 'old', '@every 5s', '{}', 'json', 6);"
+	    "PRAGMA user_version = 1;";
+	struct fl_store_experiment got, e = mk_exp("e-new", "running", 9, NULL);
+	struct fl_store_schedule sc;
+	char dir[256], path[256], *s;
+	struct fl_store *st;
+	sqlite3 *db;
+	(void)state;
+
+	assert_int_equal(mkdir(tmp_path("v1", dir, sizeof(dir)), 0700), 0);
+	assert_int_equal(sqlite3_open(tmp_path("v1/faultline.db", path, sizeof(path)), &db),
+			 SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	st = reopen("v1");
+	assert_int_equal(fl_store_experiment_get(st, "e-old", &got), 0);
+	assert_string_equal(got.name, "old");
+	assert_string_equal(got.created_by, "");
+	fl_store_experiment_clear(&got);
+	assert_int_equal(fl_store_schedule_get(st, "s-old", &sc), 0);
+	assert_string_equal(sc.created_by, "");
+	fl_store_schedule_clear(&sc);
+	e.created_by = (char *)"uid:1000";
+	assert_int_equal(fl_store_experiment_insert(st, &e), 0);
+	assert_int_equal(fl_store_experiment_get(st, "e-new", &got), 0);
+	assert_string_equal(got.created_by, "uid:1000");
+	fl_store_experiment_clear(&got);
+	fl_store_close(st);
+
+	db = peek("v1", SQLITE_OPEN_READONLY);
+	s = peek_text(db, "PRAGMA user_version");
+	assert_string_equal(s, "2");
+	free(s);
+	sqlite3_close(db);
+}
+
 static void open_refuses_what_it_cannot_use(void **state)
 {
 	struct fl_store *st = open_fresh("newer");
@@ -938,14 +1001,14 @@ static void open_refuses_what_it_cannot_use(void **state)
 
 	/* a newer faultline's database: refused, and left as it was */
 	db = peek("newer", SQLITE_OPEN_READWRITE);
-	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 3", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	st = (struct fl_store *)1;
 	assert_int_equal(fl_store_open(tmp_path("newer", dir, sizeof(dir)), &st), -EPROTO);
 	assert_null(st);
 	db = peek("newer", SQLITE_OPEN_READONLY);
 	s = peek_text(db, "PRAGMA user_version");
-	assert_string_equal(s, "2");
+	assert_string_equal(s, "3");
 	free(s);
 	sqlite3_close(db);
 
@@ -982,6 +1045,7 @@ int main(void)
 	    cmocka_unit_test(two_threads_writing_at_once_lose_nothing),
 	    cmocka_unit_test(the_file_is_wal_private_and_versioned),
 	    cmocka_unit_test(a_lock_held_elsewhere_is_ebusy_after_the_timeout),
+	    cmocka_unit_test(a_version_1_database_is_migrated_and_keeps_its_rows),
 	    cmocka_unit_test(open_refuses_what_it_cannot_use),
 	};
 
