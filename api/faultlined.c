@@ -287,6 +287,16 @@ static int drop_capabilities(char *err, size_t errlen)
 	return 0;
 }
 
+/* A whole decimal number from 0 to max, all of text: 0, else -1. */
+static int parse_count(const char *text, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(text, &end, 10);
+	return errno || end == text || *end || text[0] == '-' || *out > max ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	enum {
@@ -365,12 +375,9 @@ int main(int argc, char **argv)
 			break;
 		case O_RATE:
 		case O_WRATE: {
-			char *end;
 			unsigned long v;
 
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000)
+			if (parse_count(optarg, 100000, &v))
 				return usage_error(c == O_RATE
 						       ? "--rate-limit: \"%s\" is not a "
 							 "number from 0 to 100000"
@@ -381,15 +388,11 @@ int main(int argc, char **argv)
 			break;
 		}
 		case O_HISTORY: {
-			char *end;
 			unsigned long v;
 
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || optarg[0] == '-' || v > 100000000)
+			if (parse_count(optarg, 100000000, &v))
 				return usage_error(
-				    "--keep-history: \"%s\" is not a number from 0 to "
-				    "100000000",
+				    "--keep-history: \"%s\" is not a number from 0 to 100000000",
 				    optarg);
 			mo.keep_history = v;
 			break;
