@@ -153,7 +153,10 @@ static bool fits(struct fl_pool *p, unsigned k, const struct fl_pool_step *s,
 /* what an attach failure R means, for "cannot attach to DEV: ..." */
 static const char *attach_failure(int r, enum fl_attach_mode mode)
 {
-	if (fl_attach_journal_refusal())
+	/* the journal's refusal is -ELOOP or -EPERM of this attach; the engine
+	 * may fail before fl_attach runs (-E2BIG), leaving an older refusal of
+	 * this thread (a start-up replay's) in place */
+	if ((r == -ELOOP || r == -EPERM) && fl_attach_journal_refusal())
 		return fl_attach_journal_refusal();
 	if (r == -ERANGE)
 		return "it already carries the most BPF programs tcx allows on this hook (about "
